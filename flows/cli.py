@@ -1,0 +1,156 @@
+"""The `paperflow` command.
+
+    paperflow [--db PATH] ingest hf-papers [--date D | --since D --until D | --week W | --month M
+                                            | --trending | --query TEXT] [--base-url URL] ...
+    paperflow [--db PATH] import PATH... [--format F] [--as-of DATE]
+    paperflow [--db PATH] sql "QUERY" [--format table|csv|json]
+    paperflow [--db PATH] status
+    paperflow [--db PATH] demo
+
+User mistakes end with one `paperflow: error: …` line and exit status 2; a run that loaded
+but had failed pages exits 1; "warehouse busy" exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from flows.errors import UsageError
+from flows.settings import Settings, prefect_environment
+from parsers.errors import IngestError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (unlimited) or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (the usage block is on --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"paperflow: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="paperflow", description="Keep a DuckDB warehouse of papers fresh.")
+    db_help = "warehouse file (env PAPERFLOW_DB; default ./data/paperflow.duckdb)"
+    parser.add_argument("--db", type=Path, help=db_help)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=db_help)
+    _add_ingest(sub, common)
+    _add_import(sub, common)
+    q = sub.add_parser("sql", parents=[common], help="run a read-only SQL query")
+    q.add_argument("query")
+    q.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    st = sub.add_parser("status", parents=[common], help="last runs, counts and failures")
+    st.add_argument("--limit", type=_positive, default=10)
+    demo = sub.add_parser("demo", parents=[common], help="run the pipeline on a bundled local site")
+    demo.add_argument(
+        "--port", type=int, default=0, help="port for the sample site (default: any free)"
+    )
+    return parser
+
+
+def _add_ingest(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    ingest = sub.add_parser("ingest", help="fetch listing pages of a source")
+    srcs = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    hf = srcs.add_parser("hf-papers", parents=[common], help="Hugging Face Papers pages")
+    pick = hf.add_mutually_exclusive_group()
+    pick.add_argument("--date", type=_date, help="one day's page (YYYY-MM-DD)")
+    pick.add_argument("--since", type=_date, help="every day from this date (with --until)")
+    pick.add_argument("--week", help="one ISO week's page (YYYY-Www)")
+    pick.add_argument("--month", help="one month's page (YYYY-MM)")
+    pick.add_argument("--trending", action="store_true", help="the trending page")
+    pick.add_argument("--query", help="a search results page")
+    hf.add_argument("--until", type=_date, help="last day for --since (default: --since)")
+    hf.add_argument(
+        "--via", choices=["page", "api"], default="page", help="HTML pages or the JSON API"
+    )
+    _add_fetch_options(hf, "https://huggingface.co")
+
+
+def _add_fetch_options(p: argparse.ArgumentParser, base: str) -> None:
+    p.add_argument("--base-url", default=base, help=f"site or mirror to read (default {base})")
+    p.add_argument("--max-rate", type=_rate, help="requests per second per host (0 = unlimited)")
+    p.add_argument("--concurrency", type=_positive, help="open requests per host")
+
+
+def _add_import(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    from parsers import FORMATS
+
+    imp = sub.add_parser("import", parents=[common], help="import saved pages (HTML or text)")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--format", choices=sorted(FORMATS), help="skip format detection")
+    imp.add_argument(
+        "--as-of", type=_date, help="capture date for dates without a year (default: file mtime)"
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "db", None):
+        settings = replace(settings, db_path=args.db)
+    if getattr(args, "max_rate", None) is not None:
+        settings = replace(settings, max_rate=args.max_rate)
+    if getattr(args, "concurrency", None) is not None:
+        settings = replace(settings, concurrency=args.concurrency)
+    return settings
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.update(prefect_environment(os.environ))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from flows import commands
+
+    handler = getattr(commands, "cmd_" + args.command)
+    try:
+        return int(handler(args, settings_from(args)))
+    except UsageError as exc:
+        print(f"paperflow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except IngestError as exc:
+        print(f"paperflow: error: {exc}", file=sys.stderr)
+        return EXIT_BUSY if type(exc).__name__ == "WarehouseLocked" else EXIT_PARTIAL
+    except FileNotFoundError as exc:
+        print(f"paperflow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("paperflow: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

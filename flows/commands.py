@@ -1,0 +1,175 @@
+"""What each `paperflow` sub-command does; `flows/cli.py` parses, this runs."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from flows.errors import UsageError
+from flows.settings import Settings
+from warehouse.load import LoadResult
+
+EXIT_OK, EXIT_PARTIAL = 0, 1
+MAX_DAYS = 366
+
+
+def hf_urls(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The format and URLs an `ingest hf-papers` invocation asks for."""
+    from parsers import hf_papers as hf
+
+    base = args.base_url.rstrip("/")
+    api = args.via == "api"
+    try:
+        if args.since or args.until:
+            return _hf_days(base, args.since, args.until, api)
+        if args.date:
+            return _hf_days(base, args.date, args.date, api)
+        if args.week:
+            return _fmt(api), [
+                hf.api_url(base, week=args.week) if api else hf.week_url(base, args.week)
+            ]
+        if args.month:
+            return _fmt(api), [
+                hf.api_url(base, month=args.month) if api else hf.month_url(base, args.month)
+            ]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.trending:
+        return "hf-papers-html", [hf.trending_url(base)]
+    if args.query:
+        return "hf-papers-html", [hf.search_url(base, args.query)]
+    return _fmt(api), [hf.api_url(base) if api else f"{base}/papers"]
+
+
+def _fmt(api: bool) -> str:
+    return "hf-papers-api" if api else "hf-papers-html"
+
+
+def _hf_days(base: str, since: date | None, until: date | None, api: bool) -> tuple[str, list[str]]:
+    from parsers import hf_papers as hf
+
+    if since is None:
+        raise UsageError("--until needs --since")
+    until = until or since
+    if until < since:
+        raise UsageError(f"--until {until} is before --since {since}")
+    days = (until - since).days + 1
+    if days > MAX_DAYS:
+        raise UsageError(f"{days} days asked for; at most {MAX_DAYS} per run")
+    dates = [since + timedelta(days=i) for i in range(days)]
+    urls = [hf.api_url(base, date=d) if api else hf.day_url(base, d) for d in dates]
+    return _fmt(api), urls
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.cli import new_run_id
+    from flows.ingest import ingest
+
+    fmt, urls = hf_urls(args)
+    params = {"source": args.source, "urls": len(urls), "base_url": args.base_url}
+    result = _run_quietly(
+        lambda: ingest(args.source, fmt, urls, args.base_url, new_run_id(), settings, params)
+    )
+    return _report(result)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.cli import new_run_id
+    from flows.ingest import import_pages
+
+    missing = [str(p) for p in args.paths if not p.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    params = {
+        "files": [str(p) for p in args.paths],
+        "format": args.format,
+        "as_of": str(args.as_of),
+    }
+    result = _run_quietly(
+        lambda: import_pages(
+            list(args.paths), args.format, args.as_of, new_run_id(), settings, params
+        )
+    )
+    return _report(result)
+
+
+def _run_quietly(run: object) -> LoadResult:
+    """Run a flow; Prefect's own failure logging is kept off the user's terminal."""
+    assert callable(run)
+    result = run()
+    assert isinstance(result, LoadResult)
+    return result
+
+
+def _report(result: LoadResult) -> int:
+    from flows.report import summary_lines
+
+    print("\n".join(summary_lines(result)))
+    return EXIT_OK if result.status == "succeeded" else EXIT_PARTIAL
+
+
+def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.query import run_query
+
+    result = run_query(settings.db_path, args.query)
+    print(format_rows(result.columns, result.rows, args.format))
+    return EXIT_OK
+
+
+def format_rows(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> str:
+    """Render query output as an aligned table, CSV or JSON lines."""
+    if fmt == "json":
+        return "\n".join(
+            json.dumps(dict(zip(columns, r, strict=True)), default=str, ensure_ascii=False)
+            for r in rows
+        )
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buf.getvalue().rstrip("\n")
+    return _table(columns, rows)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: int = 60) -> str:
+    cells = [[_cell(v, width) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join([line, rule, *body, f"({len(rows)} row{'s' if len(rows) != 1 else ''})"])
+
+
+def _cell(value: object, width: int) -> str:
+    text = "NULL" if value is None else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.query import run_named
+
+    counts = run_named(settings.db_path, "status_counts.sql")
+    print(f"warehouse {settings.db_path}")
+    print(format_rows(counts.columns, counts.rows, "table"))
+    runs = run_named(settings.db_path, "status_runs.sql", [args.limit])
+    print("\nlast runs")
+    print(format_rows(runs.columns, runs.rows, "table"))
+    failures = run_named(settings.db_path, "status_failures.sql", [args.limit])
+    print("\nrecent page failures")
+    print(format_rows(failures.columns, failures.rows, "table"))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.demo import run_demo
+
+    db = args.db or Path("data/demo.duckdb")
+    return run_demo(settings, db, port=args.port, out=sys.stdout)

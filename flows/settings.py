@@ -1,0 +1,82 @@
+"""One typed Settings object; every default is visible here.
+
+Built once at the entry point (`Settings.from_env()`, then CLI flags via `replace`) and passed
+down explicitly. Nothing else in paperflow reads `os.environ` (house-style §6).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_DB = Path("data/paperflow.duckdb")
+DEFAULT_USER_AGENT = "paperflow/0.1 (+https://github.com/paperflow/paperflow)"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Run-wide configuration.
+
+    db_path          the DuckDB warehouse file (env PAPERFLOW_DB)
+    lock_timeout_s   how long a writer waits for another writer before "warehouse busy"
+    contact          appended to the User-Agent so site operators can reach us (PAPERFLOW_CONTACT)
+    max_rate         requests/s per host; None = the source's default, 0 = unlimited
+    concurrency      open requests per host; None = the source's default
+    batch_pages      pages per fetch/parse task (one Prefect task per group, never per page)
+    parse_timeout_s  wall-clock budget for parsing one page in the child process
+    max_page_bytes   largest page accepted, after decompression
+    """
+
+    db_path: Path = DEFAULT_DB
+    lock_timeout_s: float = 60.0
+    contact: str | None = None
+    user_agent: str = DEFAULT_USER_AGENT
+    max_rate: float | None = None
+    concurrency: int | None = None
+    batch_pages: int = 200
+    parse_timeout_s: float = 20.0
+    max_page_bytes: int = 20 * 1024 * 1024
+    retries: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        settings = cls()
+        if env.get("PAPERFLOW_DB"):
+            settings = replace(settings, db_path=Path(env["PAPERFLOW_DB"]))
+        if env.get("PAPERFLOW_CONTACT"):
+            settings = replace(settings, contact=env["PAPERFLOW_CONTACT"])
+        if env.get("PAPERFLOW_LOCK_TIMEOUT"):
+            settings = replace(settings, lock_timeout_s=float(env["PAPERFLOW_LOCK_TIMEOUT"]))
+        return settings
+
+    @property
+    def raw_dir(self) -> Path:
+        """Where fetched bodies are kept, compressed and addressed by hash."""
+        return self.db_path.parent / "raw"
+
+    @property
+    def work_dir(self) -> Path:
+        """Per-run scratch space (staged entries), removed after a run loads."""
+        return self.db_path.parent / "work"
+
+    def full_user_agent(self) -> str:
+        return f"{self.user_agent[:-1]}; {self.contact})" if self.contact else self.user_agent
+
+
+def prefect_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """Prefect settings paperflow needs before Prefect is imported (only unset ones).
+
+    Analytics off removes the telemetry "database is locked" noise (DEVELOPERS.md); the
+    ephemeral server is allowed a slow first start on 2-core machines.
+    """
+    wanted = {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_LOGGING_LOG_PRINTS": "false",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    }
+    return {k: v for k, v in wanted.items() if k not in env}

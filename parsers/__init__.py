@@ -1,0 +1,83 @@
+"""Parsers: pure functions from page bytes to records. No network, no clock, no IO.
+
+Every source module exposes a `SOURCE` spec and one or more parse functions with the
+`ParseFn` signature. `FORMATS` maps a format name to its parse function; `detect_format`
+sniffs saved pages for `paperflow import`. Adding a source is adding one module and its
+lines here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from parsers.records import Entry, ListingPage
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """Where a source lives and how politely to read it; overrides live here, nowhere else."""
+
+    name: str
+    default_base_url: str
+    allowed_hosts: frozenset[str]
+    max_rate: float  # requests per second per host; 0 = unlimited
+    concurrency: int  # open connections per host
+    description: str = ""
+
+
+class ParseFn(Protocol):
+    def __call__(self, body: bytes, *, url: str, fetched_at: datetime) -> ListingPage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One page format: which source it belongs to, how to parse it, how to recognise it."""
+
+    name: str
+    source: str
+    parse: ParseFn
+    sniff: Callable[[bytes], bool] | None = None
+
+
+def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
+    from parsers import abstracts, hf_papers, hf_text, scholarfeed
+
+    sources = {m.SOURCE.name: m.SOURCE for m in (hf_papers, scholarfeed, abstracts)}
+    formats = [
+        Format("hf-papers-html", "hf-papers", hf_papers.parse, hf_papers.looks_like_html),
+        Format("hf-papers-api", "hf-papers", hf_papers.parse_api),
+        Format(
+            "scholarfeed-text", "scholarfeed", scholarfeed.parse_text, scholarfeed.looks_like_text
+        ),
+        Format("hf-papers-text", "hf-papers", hf_text.parse_text, hf_text.looks_like_text),
+        Format("abstracts-text", "abstracts", abstracts.parse_text, abstracts.looks_like_text),
+        Format("scholarfeed-html", "scholarfeed", scholarfeed.parse_html),
+        Format("scholarfeed-api", "scholarfeed", scholarfeed.parse_api),
+    ]
+    return sources, {f.name: f for f in formats}
+
+
+SOURCES, FORMATS = _registry()
+
+
+def detect_format(body: bytes) -> str | None:
+    """The first format whose sniffer recognises `body` (in registry order), or None."""
+    for fmt in FORMATS.values():
+        if fmt.sniff is not None and fmt.sniff(body):
+            return fmt.name
+    return None
+
+
+__all__ = [
+    "FORMATS",
+    "SOURCES",
+    "Entry",
+    "Format",
+    "ListingPage",
+    "ParseFn",
+    "SourceSpec",
+    "detect_format",
+]

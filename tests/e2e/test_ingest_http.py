@@ -1,0 +1,94 @@
+"""`paperflow ingest hf-papers` over real HTTP against a local site, through Prefect into DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.cli import main
+from flows.demo import serve_site, site_pages
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hf_papers"
+DAYS = ["2026-05-04", "2026-05-05", "2026-05-06", "2026-05-07", "2026-05-08"]
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, dict[str, bytes]]]:
+    pages = dict(site_pages())
+    pages["/papers/date/2026-05-09"] = (FIXTURES / "garbage.bin").read_bytes()
+    pages["/papers/date/2026-05-10"] = (FIXTURES / "truncated_day.html").read_bytes()
+    pages["/papers/date/2026-05-11"] = (
+        b"<!doctype html><html><head><title>Daily Papers - Hugging Face</title></head><body>"
+        b'<div class="SVELTE_HYDRATER contents" data-target="MainHeader" data-props="{}"></div>'
+        b"<main><p>Nothing to see</p></main></body></html>"
+    )
+    with serve_site(pages) as base:
+        yield base, pages
+
+
+def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _ingest(db: Path, base: str, *args: str) -> int:
+    return main(
+        ["--db", str(db), "ingest", "hf-papers", "--base-url", base, "--max-rate", "0", *args]
+    )
+
+
+def test_days_and_week_become_one_paper_per_arxiv_id(
+    db: Path, site: tuple[str, dict[str, bytes]]
+) -> None:
+    base, _ = site
+    assert _ingest(db, base, "--since", DAYS[0], "--until", DAYS[-1]) == 0
+    assert _ingest(db, base, "--week", "2026-W19") == 0
+    assert _ingest(db, base, "--month", "2026-05") == 0
+    dupes = _rows(db, "SELECT arxiv_id, count(*) FROM papers GROUP BY 1 HAVING count(*) > 1")
+    assert dupes == []
+    n_ids = _rows(db, "SELECT count(DISTINCT arxiv_id) FROM sightings")[0][0]
+    assert _rows(db, "SELECT count(*) FROM papers") == [(n_ids,)]
+    multi = _rows(db, "SELECT count(*) FROM papers WHERE n_sightings > 1")[0][0]
+    assert isinstance(multi, int) and multi > 5  # the week and month pages repeat day papers
+    assert _rows(db, "SELECT count(*) FROM papers WHERE upvotes IS NULL OR len(authors) = 0") == [
+        (0,)
+    ]
+
+
+def test_second_run_is_conditional_and_adds_nothing(
+    db: Path, site: tuple[str, dict[str, bytes]]
+) -> None:
+    base, _ = site
+    assert _ingest(db, base, "--since", DAYS[0], "--until", DAYS[-1]) == 0
+    papers = _rows(db, "SELECT * FROM papers ORDER BY paper_id")
+    sightings = _rows(db, "SELECT count(*) FROM sightings")
+    assert _ingest(db, base, "--since", DAYS[0], "--until", DAYS[-1]) == 0
+    assert _rows(db, "SELECT * FROM papers ORDER BY paper_id") == papers
+    assert _rows(db, "SELECT count(*) FROM sightings") == sightings
+    last = _rows(
+        db,
+        "SELECT not_modified, pages_unchanged, sightings_added FROM runs ORDER BY started_at DESC LIMIT 1",
+    )
+    assert last == [(5, 5, 0)]
+
+
+def test_bad_pages_fail_alone_with_reasons(
+    db: Path, site: tuple[str, dict[str, bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, _ = site
+    assert _ingest(db, base, "--since", DAYS[0], "--until", "2026-05-12") == 1
+    out = capsys.readouterr().out
+    failed = dict(_rows(db, "SELECT url, error FROM pages WHERE outcome = 'failed'"))
+    assert set(failed) == {f"{base}/papers/date/2026-05-{d}" for d in ("09", "10", "11", "12")}
+    assert "garbage" in failed[f"{base}/papers/date/2026-05-09"]
+    assert "truncated" in failed[f"{base}/papers/date/2026-05-10"]
+    assert "layout" in failed[f"{base}/papers/date/2026-05-11"]
+    assert "404" in failed[f"{base}/papers/date/2026-05-12"]
+    assert _rows(db, "SELECT count(*) FROM pages WHERE outcome = 'parsed'") == [(5,)]
+    assert _rows(db, "SELECT status, pages_failed FROM runs") == [("partial", 4)]
+    assert "FAILED" in out and "2026-05-10" in out

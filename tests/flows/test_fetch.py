@@ -1,0 +1,430 @@
+"""flows.fetch against a real local server with fault routes (house-style.md §9 "Fetch").
+
+Every test talks to tests/faultserver.py on 127.0.0.1; nothing touches the internet. Timing
+assertions use the server's own request-start timestamps, with a small tolerance.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import socket
+import time
+import tracemalloc
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+import flows.fetch as fetch
+from flows.errors import FetchError, PermanentFetchError, TransientFetchError, UsageError
+from flows.fetch import (
+    FetchPolicy,
+    FetchResult,
+    fetch_all_sync,
+    is_private_host,
+    sanitize_url,
+)
+from tests.faultserver import FaultServer
+
+MIB = 1024 * 1024
+TOLERANCE = 0.05  # seconds: server timestamps vs. our pacer, on one machine
+PUBLIC_IP = "93.184.216.34"  # a global address; the dial seam sends it to the fault server
+
+LOCAL = FetchPolicy(
+    max_rate=0,
+    concurrency=4,
+    deadline=5.0,
+    retries=2,
+    backoff_base=0.05,
+    backoff_cap=0.2,
+    allow_private=True,
+    max_bytes=1 * MIB,
+)
+
+
+def policy(**changes: Any) -> FetchPolicy:
+    return replace(LOCAL, **changes)
+
+
+def fetch_one(url: str, pol: FetchPolicy = LOCAL, **kwargs: Any) -> FetchResult:
+    [result] = fetch_all_sync([url], pol, **kwargs)
+    return result
+
+
+def gaps(starts: Sequence[float]) -> list[float]:
+    ordered = sorted(starts)
+    return [b - a for a, b in zip(ordered, ordered[1:])]
+
+
+# --------------------------------------------------------------------------- retries
+
+
+def test_server_error_is_retried_then_succeeds(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/flaky/a"))
+
+    assert result.error is None
+    assert (result.status, result.body, result.attempts) == (200, b"ok a", 2)
+    assert len(fault_server.hits_for("/flaky/a")) == 2
+
+
+def test_client_error_is_not_retried(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/status/404"))
+
+    assert (result.error_kind, result.status, result.transient) == ("status", 404, False)
+    assert result.body is None and result.attempts == 1
+    assert len(fault_server.hits_for("/status/404")) == 1
+
+
+def test_retry_after_seconds_is_honoured(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/retry-after/1"))
+
+    assert result.error is None and result.attempts == 2
+    first, second = fault_server.hits_for("/retry-after/1")
+    assert second.start - first.start >= 1.0 - TOLERANCE
+    assert result.waited_s >= 1.0 - TOLERANCE
+
+
+def test_retry_after_http_date_is_honoured(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/retry-after-date"))
+
+    assert result.error is None and result.attempts == 2
+    first, second = fault_server.hits_for("/retry-after-date")
+    assert fault_server.retry_after_date is not None
+    asked_until = email.utils.parsedate_to_datetime(fault_server.retry_after_date).timestamp()
+    assert asked_until - first.wall >= 0.5  # the route really asked for a delay
+    assert second.wall >= asked_until - TOLERANCE
+
+
+def test_retry_after_is_capped(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/retry-after/3600"), policy(retry_after_cap=0.2))
+
+    assert result.error is None
+    assert result.elapsed_s < 3
+
+
+def test_repeated_403_stops_fetching_the_host(fault_server: FaultServer) -> None:
+    urls = [fault_server.url(f"/status/403?n={i}") for i in range(6)]
+
+    results = fetch_all_sync(urls, policy(concurrency=1))
+
+    kinds = [r.error_kind for r in results]
+    assert kinds == ["status"] * 3 + ["forbidden"] * 3
+    assert len(fault_server.hits_for("/status/403")) == 3
+    assert all(not r.transient for r in results)
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def test_drip_fails_within_deadline_as_transient(fault_server: FaultServer) -> None:
+    started = time.monotonic()
+    result = fetch_one(fault_server.url("/drip"), policy(deadline=1.0, retries=0))
+
+    assert (result.error_kind, result.transient, result.body) == ("deadline", True, None)
+    assert time.monotonic() - started < 1.0 + 1.0
+
+
+def test_reset_is_transient_retried_then_recorded(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/reset"), policy(retries=2))
+
+    assert result.transient and result.error_kind in ("network", "connect")
+    assert result.attempts == 3 and result.body is None
+    assert len(fault_server.hits_for("/reset")) == 3
+    assert result.error is not None and "\n" not in result.error
+
+
+def test_truncated_body_is_transient_and_never_returned(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/truncated"), policy(retries=1))
+
+    assert (result.error_kind, result.transient, result.body) == ("truncated", True, None)
+    assert result.attempts == 2
+
+
+def test_gzip_bomb_is_too_large_quickly_with_bounded_memory(
+    fault_server: FaultServer, warm_gzip_bomb: bytes
+) -> None:
+    max_bytes = 1 * MIB
+    # Warm up first so lazy imports and one-time caches are not charged to the bomb.
+    assert fetch_one(fault_server.url("/ok/warm")).error is None
+    tracemalloc.start()
+    try:
+        started = time.monotonic()
+        result = fetch_one(fault_server.url("/gzip-bomb"), policy(max_bytes=max_bytes))
+        took = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert (result.error_kind, result.transient, result.body) == ("too_large", False, None)
+    assert result.attempts == 1
+    assert took < 5
+    assert peak < 2 * max_bytes
+
+
+def test_huge_stream_is_too_large(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/huge"))
+
+    assert (result.error_kind, result.transient, result.attempts) == ("too_large", False, 1)
+
+
+def test_huge_declared_length_is_rejected_before_reading(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/huge?declare=1"))
+
+    assert result.error_kind == "too_large"
+    assert result.error is not None and "Content-Length" in result.error
+
+
+# --------------------------------------------------------------------------- redirects, SSRF
+
+
+def test_redirect_chain_within_limit_is_followed(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/redirect-chain/3"))
+
+    assert result.error is None and result.body == b"chain end"
+    assert result.final_url == fault_server.url("/redirect-chain/0")
+
+
+def test_redirect_chain_over_limit_fails(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/redirect-chain/6"), policy(max_redirects=5))
+
+    assert result.error_kind == "redirects" and not result.transient
+    assert not fault_server.hits_for("/redirect-chain/0")
+
+
+def test_redirect_loop_fails(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/redirect-loop"), policy(max_redirects=5))
+
+    assert result.error_kind == "redirects" and result.attempts == 1
+    assert len(fault_server.hits_for("/redirect-loop")) == 6
+
+
+def test_redirect_to_host_not_allowed_is_blocked(fault_server: FaultServer) -> None:
+    target = fault_server.url("/secret", host="localhost")
+    pol = policy(allowed_hosts=frozenset({"127.0.0.1"}))
+
+    result = fetch_one(fault_server.url(f"/redirect?to={target}"), pol)
+
+    assert (result.error_kind, result.transient) == ("blocked", False)
+    assert not fault_server.hits_for("/secret")
+
+
+@pytest.fixture
+def public_site(monkeypatch: pytest.MonkeyPatch, fault_server: FaultServer) -> FetchPolicy:
+    """A policy under which "public.test" looks public (resolves to a global address) while
+    the connection actually reaches the local fault server; private addresses stay blocked."""
+    names = {"public.test": [PUBLIC_IP], "rebind.test": ["127.0.0.1"]}
+
+    def resolve(host: str) -> list[str]:
+        if host in names:
+            return names[host]
+        return [str(i[4][0]) for i in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
+
+    def dial(host: str, checked: str) -> str:
+        return "127.0.0.1" if checked == PUBLIC_IP else checked
+
+    monkeypatch.setattr(fetch, "_dial_address", dial)
+    return policy(allow_private=False, resolve=resolve)
+
+
+def test_public_base_is_fetched_through_the_seam(
+    fault_server: FaultServer, public_site: FetchPolicy
+) -> None:
+    result = fetch_one(fault_server.url("/ok/pub", host="public.test"), public_site)
+
+    assert result.error is None and result.body == b"ok pub"
+    assert [h.host for h in fault_server.hits_for("/ok/pub")] == ["public.test"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/secret",
+        "http://localhost:{port}/secret",
+        "http://rebind.test:{port}/secret",
+        "http://[::1]:{port}/secret",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0:{port}/secret",
+        "file:///etc/passwd",
+    ],
+)
+def test_redirect_inward_from_public_base_is_blocked(
+    fault_server: FaultServer, public_site: FetchPolicy, target: str
+) -> None:
+    location = target.format(port=fault_server.port)
+    start = fault_server.url(f"/redirect?to={location}", host="public.test")
+
+    result = fetch_one(start, public_site)
+
+    assert (result.error_kind, result.transient) == ("blocked", False)
+    assert not fault_server.hits_for("/secret")
+
+
+def test_private_start_url_is_blocked_without_allow_private(fault_server: FaultServer) -> None:
+    result = fetch_one(fault_server.url("/secret"), policy(allow_private=False))
+
+    assert result.error_kind == "blocked"
+    assert not fault_server.hits
+
+
+# --------------------------------------------------------------------------- robots.txt
+
+
+def test_robots_disallow_fails_without_requesting_the_path(fault_server: FaultServer) -> None:
+    fault_server.robots = "User-agent: *\nDisallow: /secret\n"
+
+    secret, ok = fetch_all_sync([fault_server.url("/secret"), fault_server.url("/ok/a")], LOCAL)
+
+    assert (secret.error_kind, secret.transient) == ("robots", False)
+    assert ok.error is None
+    assert not fault_server.hits_for("/secret")
+    assert len(fault_server.hits_for("/robots.txt")) == 1
+
+
+def test_robots_404_allows_everything(fault_server: FaultServer) -> None:
+    fault_server.robots = None
+
+    result = fetch_one(fault_server.url("/ok/a"))
+
+    assert result.error is None
+    assert len(fault_server.hits_for("/robots.txt")) == 1
+
+
+def test_robots_503_disallows_everything(fault_server: FaultServer) -> None:
+    fault_server.robots = 503
+
+    results = fetch_all_sync([fault_server.url("/ok/a"), fault_server.url("/ok/b")], LOCAL)
+
+    assert [r.error_kind for r in results] == ["robots_unreachable"] * 2
+    assert not fault_server.hits_for("/ok/")
+
+
+def test_robots_crawl_delay_spaces_requests(fault_server: FaultServer) -> None:
+    fault_server.robots = "User-agent: *\nCrawl-delay: 1\n"
+    urls = [fault_server.url("/ok/a"), fault_server.url("/ok/b")]
+
+    results = fetch_all_sync(urls, policy(max_rate=0))
+
+    assert all(r.error is None for r in results)
+    starts = [h.start for h in fault_server.hits]  # robots.txt included
+    assert len(starts) == 3
+    assert min(gaps(starts)) >= 1.0 - TOLERANCE
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+def test_max_rate_spaces_every_request_start(fault_server: FaultServer) -> None:
+    urls = [fault_server.url(f"/ok/{i}") for i in range(4)] + [fault_server.url("/flaky/r")]
+
+    results = fetch_all_sync(urls, policy(max_rate=2, concurrency=4))
+
+    assert all(r.error is None for r in results)
+    starts = [h.start for h in fault_server.hits]  # robots.txt and the retry included
+    assert len(starts) == 7
+    assert min(gaps(starts)) >= 0.5 - TOLERANCE
+
+
+def test_concurrency_cap_is_reached_and_never_exceeded(fault_server: FaultServer) -> None:
+    urls = [fault_server.url(f"/slow/0.3?n={i}") for i in range(7)]
+
+    results = fetch_all_sync(urls, policy(concurrency=3, obey_robots=False))
+
+    assert all(r.error is None for r in results)
+    assert fault_server.max_open["127.0.0.1"] == 3
+
+
+# --------------------------------------------------------------------------- validators
+
+
+def test_validators_give_not_modified(fault_server: FaultServer) -> None:
+    url = fault_server.url("/etag/a")
+    first = fetch_one(url)
+    assert first.status == 200 and first.etag and first.last_modified
+
+    again = fetch_one(url, validators={url: (first.etag, first.last_modified)})
+    by_date = fetch_one(url, validators={url: (None, first.last_modified)})
+
+    for result in (again, by_date):
+        assert (result.status, result.not_modified, result.body) == (304, True, None)
+        assert result.error is None
+    assert fault_server.hits_for("/etag/a")[1].headers["If-None-Match"] == first.etag
+
+
+# --------------------------------------------------------------------------- API contract
+
+
+def test_results_keep_input_order_and_report_each(fault_server: FaultServer) -> None:
+    urls = [
+        fault_server.url("/slow/0.2"),
+        "not a url",
+        "ftp://example.org/x",
+        fault_server.url("/ok/z"),
+    ]
+    seen: list[FetchResult] = []
+
+    results = fetch_all_sync(urls, LOCAL, on_result=seen.append)
+
+    assert [r.url for r in results] == urls
+    assert sorted(r.url for r in seen) == sorted(urls)
+    assert [r.error_kind for r in results] == [None, "invalid_url", "blocked", None]
+
+
+def test_bad_policy_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        FetchPolicy(concurrency=0)
+
+
+def test_error_tree() -> None:
+    assert issubclass(TransientFetchError, FetchError)
+    assert issubclass(PermanentFetchError, FetchError)
+    error = PermanentFetchError("HTTP 404", url="http://h/x", kind="status", status=404)
+    assert (error.kind, error.status, error.transient) == ("status", 404, False)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://h.test/a?token=abc&page=2", "https://h.test/a?token=***&page=2"),
+        ("https://h.test/a?API_KEY=abc&sig=x", "https://h.test/a?API_KEY=***&sig=***"),
+        ("https://user:pw@h.test:8443/a?q=1", "https://h.test:8443/a?q=1"),
+        ("http://[::1]:80/?password=p#frag", "http://[::1]:80/?password=***#frag"),
+        ("https://h.test/a?tokenizer=keep", "https://h.test/a?tokenizer=keep"),
+        ("http://[bad", "<unparseable url>"),
+    ],
+)
+def test_sanitize_url(raw: str, expected: str) -> None:
+    assert sanitize_url(raw) == expected
+
+
+def test_token_never_reaches_logs_or_errors(
+    fault_server: FaultServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    urls = [
+        fault_server.url(f"{path}?token=abc123&access_token=abc123")
+        for path in ("/status/404", "/reset", "/redirect-loop", "/ok/t")
+    ]
+
+    results = fetch_all_sync(urls, policy(retries=1))
+
+    assert [r.error_kind for r in results][:3] == ["status", "network", "redirects"]
+    assert caplog.records, "failures must be logged"
+    assert any(r.levelno == logging.WARNING and r.name == "paperflow.fetch" for r in caplog.records)
+    for record in caplog.records:
+        assert "abc123" not in record.getMessage()
+    for result in results:
+        assert "abc123" not in (result.error or "")
+
+
+def test_is_private_host() -> None:
+    assert is_private_host("http://127.0.0.1:8000/")
+    assert is_private_host("http://localhost/")
+    assert is_private_host("http://10.1.2.3/")
+    assert is_private_host("http://mirror.lan/", resolve=lambda host: ["192.168.1.5"])
+    assert not is_private_host("https://93.184.216.34/")
+    assert not is_private_host("https://public.test/", resolve=lambda host: [PUBLIC_IP])

@@ -1,0 +1,47 @@
+"""Raw page storage: every fetched or imported body, gzip-compressed, addressed by its hash.
+
+A body's path is `<raw_dir>/<sha[:2]>/<sha>.gz` — never a name taken from a URL or a file
+name (reliability.md §7.6) — and is written atomically, so `paperflow reparse` can rebuild
+parsed data from it without the network.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def blob_path(raw_dir: Path, sha256: str) -> Path:
+    """The path of a body by hash; refuses anything that is not a sha256 hex digest."""
+    if not _SHA.fullmatch(sha256):
+        raise ValueError(f"not a sha256 digest: {sha256[:80]!r}")
+    return raw_dir / sha256[:2] / f"{sha256}.gz"
+
+
+def put_blob(raw_dir: Path, body: bytes) -> str:
+    """Store `body` (once) and return its sha256."""
+    sha = hashlib.sha256(body).hexdigest()
+    path = blob_path(raw_dir, sha)
+    if path.exists():
+        return sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(gzip.compress(body, compresslevel=6, mtime=0))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha
+
+
+def get_blob(raw_dir: Path, sha256: str) -> bytes:
+    """Read a stored body back (raises FileNotFoundError if it was never stored)."""
+    return gzip.decompress(blob_path(raw_dir, sha256).read_bytes())

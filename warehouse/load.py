@@ -1,0 +1,327 @@
+"""Loading: one transaction per run that makes its pages, sightings, papers and run row visible
+together (reliability.md §0 points 1–2).
+
+Idempotent by construction: a sighting's id is a hash of where it was seen and what it said,
+so re-loading the same pages adds nothing and changes no paper; only the run's own `pages`
+and `runs` rows are new.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warehouse.db import Connection, load_sql, open_writer, transaction
+from warehouse.errors import LoadError
+from warehouse.resolve import Resolution, resolve, sketch_rows
+from warehouse.stage import read_stage
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    """One `pages` row: the outcome of fetching (or importing) and parsing one page."""
+
+    url: str
+    source: str
+    fetched_at: datetime
+    outcome: str
+    format: str | None = None
+    kind: str | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_sha256: str | None = None
+    bytes: int | None = None
+    records: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchStats:
+    requests: int = 0
+    retries: int = 0
+    bytes_fetched: int = 0
+    not_modified: int = 0
+    wait_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    run_id: str
+    status: str
+    pages_total: int
+    pages_parsed: int
+    pages_unchanged: int
+    pages_failed: int
+    sightings_added: int
+    papers_added: int
+    papers_updated: int
+    failures: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    etag: str | None
+    last_modified: str | None
+    parsed_sha256: str | None
+
+
+def run_script(con: Connection, name: str, params: Mapping[str, object]) -> None:
+    """Run every statement of a .sql file, binding the named parameters each one uses."""
+    for statement in load_sql(name).split(";\n"):
+        if not statement.strip() or statement.strip().startswith("--") and ";" not in statement:
+            continue
+        used = set(re.findall(r"\$(\w+)", statement))
+        con.execute(statement, {k: v for k, v in params.items() if k in used})
+
+
+def _process_tag() -> str:
+    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "user": getpass.getuser()})
+
+
+def start_run(
+    db_path: Path,
+    *,
+    run_id: str,
+    flow: str,
+    source: str,
+    params: Mapping[str, object],
+    started_at: datetime,
+    lock_timeout_s: float,
+) -> list[str]:
+    """Record a run as `running` and mark dead runs abandoned. Returns the abandoned run ids."""
+    doc = {**params, "_process": json.loads(_process_tag())}
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+        abandoned = _mark_abandoned(con, run_id, started_at)
+        con.execute(
+            load_sql("start_run.sql"),
+            [run_id, flow, source, json.dumps(doc, default=str), started_at],
+        )
+    return abandoned
+
+
+def _mark_abandoned(con: Connection, run_id: str, now: datetime) -> list[str]:
+    """A `running` run whose process is gone on this host was killed: say so."""
+    dead = []
+    for other_id, params in con.execute(load_sql("find_running_runs.sql"), [run_id]).fetchall():
+        proc = (json.loads(params or "{}") or {}).get("_process", {})
+        if proc.get("host") == socket.gethostname() and not _alive(int(proc.get("pid", 0))):
+            con.execute(load_sql("mark_run_abandoned.sql"), [now, other_id])
+            dead.append(other_id)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def page_state(
+    db_path: Path, urls: Sequence[str], *, lock_timeout_s: float
+) -> dict[str, PageState]:
+    """Validators and last parsed content hash per URL, for conditional and unchanged checks."""
+    if not db_path.exists() or not urls:
+        return {}
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
+        rows = con.execute(load_sql("get_page_state.sql"), [list(urls)]).fetchall()
+    return {r[0]: PageState(r[1], r[2], r[3]) for r in rows}
+
+
+def load_batch(
+    db_path: Path,
+    *,
+    run_id: str,
+    pages: Sequence[PageRecord],
+    stage_paths: Sequence[Path],
+    stats: FetchStats,
+    finished_at: datetime,
+    error: str | None = None,
+    lock_timeout_s: float = 60.0,
+) -> LoadResult:
+    """Load one run's pages and staged entries and finish its `runs` row, atomically.
+
+    Raises LoadError (rolled back; safe to retry) if anything in the transaction fails.
+    """
+    table = read_stage(stage_paths)
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
+        try:
+            with transaction(con):
+                result = _load(con, run_id, pages, table, stats, finished_at, error)
+        except Exception as exc:  # the flow boundary reports it; the transaction is rolled back
+            raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
+        con.execute("CHECKPOINT")
+    return result
+
+
+def _load(
+    con: Connection,
+    run_id: str,
+    pages: Sequence[PageRecord],
+    table: pa.Table,
+    stats: FetchStats,
+    finished_at: datetime,
+    error: str | None,
+) -> LoadResult:
+    _insert_pages(con, run_id, pages)
+    new = _only_new(con, table)
+    resolution = resolve(con, new)
+    _apply_merges(con, resolution, run_id, finished_at)
+    paper_ids = pa.array(resolution.paper_ids, type=pa.string())
+    _insert(
+        con, "stage_sightings", "insert_sightings.sql", new.append_column("paper_id", paper_ids)
+    )
+    _insert(
+        con,
+        "stage_decisions",
+        "insert_decisions.sql",
+        _decisions(new, resolution, run_id, finished_at),
+    )
+    _insert(con, "stage_sketches", "insert_sketches.sql", sketch_rows(new, resolution.paper_ids))
+    touched = set(resolution.paper_ids) | set(resolution.merged.values())
+    _refresh_papers(con, touched)
+    result = _result(run_id, pages, new.num_rows, resolution, touched, error)
+    _finish_run(con, result, stats, finished_at, error)
+    return result
+
+
+def _insert_pages(con: Connection, run_id: str, pages: Sequence[PageRecord]) -> None:
+    rows = []
+    for page in pages:
+        row = asdict(page)
+        row["run_id"] = run_id
+        row["page_id"] = hashlib.sha256(f"{run_id}\x1f{page.url}".encode()).hexdigest()[:32]
+        rows.append(row)
+    if rows:
+        _insert(con, "stage_pages", "insert_pages.sql", pa.Table.from_pylist(rows))
+
+
+def _only_new(con: Connection, table: pa.Table) -> pa.Table:
+    if table.num_rows == 0:
+        return table
+    con.register("stage_sightings", table.select(["sighting_id"]))
+    try:
+        known = [r[0] for r in con.execute(load_sql("find_known_sightings.sql")).fetchall()]
+    finally:
+        con.unregister("stage_sightings")
+    if not known:
+        return table
+    keep = pc.invert(pc.is_in(table["sighting_id"], value_set=pa.array(known, type=pa.string())))
+    return table.filter(keep).combine_chunks()
+
+
+def _insert(con: Connection, view: str, sql_name: str, table: pa.Table) -> None:
+    if table.num_rows == 0:
+        return
+    con.register(view, table)
+    try:
+        con.execute(load_sql(sql_name))
+    finally:
+        con.unregister(view)
+
+
+def _decisions(new: pa.Table, res: Resolution, run_id: str, at: datetime) -> pa.Table:
+    return pa.table(
+        {
+            "sighting_id": new["sighting_id"],
+            "paper_id": pa.array(res.paper_ids, type=pa.string()),
+            "rule": [d.rule for d in res.decisions],
+            "score": pa.array([d.score for d in res.decisions], type=pa.float64()),
+            "matched": pa.array([d.matched for d in res.decisions], type=pa.string()),
+            "run_id": [run_id] * new.num_rows,
+            "decided_at": pa.array([at] * new.num_rows, type=pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
+def _apply_merges(con: Connection, res: Resolution, run_id: str, at: datetime) -> None:
+    for loser, survivor in sorted(res.merged.items()):
+        params = {
+            "loser": loser,
+            "survivor": survivor,
+            "run_id": run_id,
+            "at": at,
+            "reason": "new evidence joined two papers",
+        }
+        run_script(con, "merge_paper.sql", params)
+
+
+def _refresh_papers(con: Connection, paper_ids: set[str]) -> None:
+    if not paper_ids:
+        return
+    con.register("refresh_ids", pa.table({"paper_id": sorted(paper_ids)}))
+    try:
+        con.execute(load_sql("delete_papers.sql"))
+        con.execute(load_sql("refresh_papers.sql"))
+    finally:
+        con.unregister("refresh_ids")
+
+
+def _result(
+    run_id: str,
+    pages: Sequence[PageRecord],
+    added: int,
+    res: Resolution,
+    touched: set[str],
+    error: str | None,
+) -> LoadResult:
+    failed = [p for p in pages if p.outcome in ("failed", "suspect")]
+    unchanged = sum(p.outcome in ("unchanged", "not_modified") for p in pages)
+    parsed = sum(p.outcome in ("parsed", "empty") for p in pages)
+    status = "failed" if error else ("partial" if failed else "succeeded")
+    return LoadResult(
+        run_id=run_id,
+        status=status,
+        pages_total=len(pages),
+        pages_parsed=parsed,
+        pages_unchanged=unchanged,
+        pages_failed=len(failed),
+        sightings_added=added,
+        papers_added=len(res.new_papers),
+        papers_updated=len(touched - res.new_papers),
+        failures=tuple((p.url, p.error or p.outcome) for p in failed),
+    )
+
+
+def _finish_run(
+    con: Connection, result: LoadResult, stats: FetchStats, at: datetime, error: str | None
+) -> None:
+    params: dict[str, object] = {
+        "run_id": result.run_id,
+        "finished_at": at,
+        "status": result.status,
+        "error": error,
+        "pages_total": result.pages_total,
+        "pages_parsed": result.pages_parsed,
+        "pages_unchanged": result.pages_unchanged,
+        "pages_failed": result.pages_failed,
+        "sightings_added": result.sightings_added,
+        "papers_added": result.papers_added,
+        "papers_updated": result.papers_updated,
+        **asdict(stats),
+    }
+    run_script(con, "finish_run.sql", params)
+
+
+def fail_run(db_path: Path, *, run_id: str, error: str, lock_timeout_s: float = 60.0) -> None:
+    """Mark a run failed without loading anything (the flow hit an error before loading)."""
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+        empty = LoadResult(run_id, "failed", 0, 0, 0, 0, 0, 0, 0)
+        _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)

@@ -1,0 +1,1 @@
+SELECT run_id, params FROM runs WHERE status = 'running' AND run_id <> ?;

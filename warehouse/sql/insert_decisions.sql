@@ -1,0 +1,1 @@
+INSERT INTO merge_decisions BY NAME SELECT * FROM stage_decisions;

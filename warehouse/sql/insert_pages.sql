@@ -1,0 +1,2 @@
+INSERT INTO pages BY NAME SELECT * FROM stage_pages
+ON CONFLICT (page_id) DO NOTHING;

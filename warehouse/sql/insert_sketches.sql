@@ -1,0 +1,1 @@
+INSERT INTO abstract_sketches BY NAME SELECT * FROM stage_sketches;

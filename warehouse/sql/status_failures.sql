@@ -1,0 +1,3 @@
+SELECT fetched_at, source, outcome, url, error
+FROM pages WHERE outcome IN ('failed', 'suspect')
+ORDER BY fetched_at DESC, url LIMIT ?;

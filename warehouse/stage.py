@@ -1,0 +1,139 @@
+"""Normalise parsed entries into staged Arrow rows, and move them between tasks as files.
+
+A staged row is a `sightings` row without its `paper_id` (resolution assigns that inside the
+load transaction). Staging files are Arrow IPC, addressed by the run directory the flow owns,
+so Prefect tasks hand each other a path, never 100k records (DEVELOPERS.md: cache keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from parsers.records import Entry, clean_text, content_hash, title_key
+from parsers.tex import render_tex
+
+STAGE_SCHEMA = pa.schema(
+    [
+        ("sighting_id", pa.string()),
+        ("run_id", pa.string()),
+        ("source", pa.string()),
+        ("page_url", pa.string()),
+        ("page_kind", pa.string()),
+        ("position", pa.int32()),
+        ("seen_at", pa.timestamp("us", tz="UTC")),
+        ("arxiv_id", pa.string()),
+        ("arxiv_version", pa.int32()),
+        ("doi", pa.string()),
+        ("title", pa.string()),
+        ("title_rendered", pa.string()),
+        ("title_key", pa.string()),
+        ("authors", pa.list_(pa.string())),
+        ("authors_complete", pa.bool_()),
+        ("abstract", pa.string()),
+        ("published_date", pa.date32()),
+        ("listed_date", pa.date32()),
+        ("primary_category", pa.string()),
+        ("categories", pa.list_(pa.string())),
+        ("organizations", pa.list_(pa.string())),
+        ("code_url", pa.string()),
+        ("has_code", pa.bool_()),
+        ("upvotes", pa.int32()),
+        ("ai_keywords", pa.list_(pa.string())),
+        ("section", pa.string()),
+        ("comments", pa.string()),
+        ("journal_ref", pa.string()),
+        ("entry_hash", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PageContext:
+    """Where a batch of entries was seen."""
+
+    run_id: str
+    page_url: str
+    page_kind: str
+    seen_at: datetime
+
+
+def entry_hash(entry: Entry) -> str:
+    """Hash of everything an entry says about its paper (not where it sat on the page)."""
+    values = [getattr(entry, name) for name in entry.__slots__ if name != "position"]
+    return content_hash(*values)
+
+
+def entry_key(entry: Entry) -> str:
+    """What identifies an entry on its page: arXiv id, else title, else abstract."""
+    if entry.arxiv_id:
+        return "arxiv:" + entry.arxiv_id
+    key = title_key(entry.title)
+    if key:
+        return "title:" + key
+    return "abstract:" + content_hash(clean_text(entry.abstract, limit=1_000_000))
+
+
+def sighting_id(entry: Entry, page_url: str, digest: str) -> str:
+    """Same page, same entry, same values → same id, so re-loading adds nothing."""
+    raw = "\x1f".join((entry.source, page_url, entry_key(entry), digest))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def stage_row(entry: Entry, ctx: PageContext) -> dict[str, object]:
+    """One staged row for `entry` seen on `ctx`'s page."""
+    digest = entry_hash(entry)
+    rendered = clean_text(render_tex(entry.title)) if entry.title else None
+    return {
+        "sighting_id": sighting_id(entry, ctx.page_url, digest),
+        "run_id": ctx.run_id,
+        "page_url": ctx.page_url,
+        "page_kind": ctx.page_kind,
+        "seen_at": ctx.seen_at,
+        "title_rendered": rendered,
+        "title_key": title_key(entry.title),
+        "entry_hash": digest,
+        **{name: _arrow_value(getattr(entry, name)) for name in _ENTRY_COLUMNS},
+    }
+
+
+_ENTRY_COLUMNS = [name for name in STAGE_SCHEMA.names if name in Entry.__slots__]
+
+
+def _arrow_value(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def stage_table(rows: Iterable[dict[str, object]]) -> pa.Table:
+    """Build the staged Arrow table, dropping repeats of one sighting id (first wins)."""
+    seen: set[object] = set()
+    unique = []
+    for row in rows:
+        if row["sighting_id"] not in seen:
+            seen.add(row["sighting_id"])
+            unique.append(row)
+    return pa.Table.from_pylist(unique, schema=STAGE_SCHEMA)
+
+
+def write_stage(table: pa.Table, path: Path) -> Path:
+    """Write `table` as Arrow IPC to `path` atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, STAGE_SCHEMA) as writer:
+        writer.write_table(table)
+    tmp.replace(path)
+    return path
+
+
+def read_stage(paths: Sequence[Path]) -> pa.Table:
+    """Concatenate staged files into one table (empty table for no files)."""
+    tables = [ipc.open_file(pa.memory_map(str(p))).read_all() for p in paths]
+    if not tables:
+        return STAGE_SCHEMA.empty_table()
+    return pa.concat_tables(tables).combine_chunks()
