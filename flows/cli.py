@@ -95,6 +95,21 @@ def _add_ingest(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--via", choices=["page", "api"], default="page", help="HTML pages or the JSON API"
     )
     _add_fetch_options(hf, "https://huggingface.co")
+    al = srcs.add_parser("arxiv-list", parents=[common], help="arXiv listing pages (/list/CAT/...)")
+    al.add_argument("--category", required=True, help="category or archive, e.g. cs.LG, astro-ph")
+    al.add_argument("--listing", default="new", help="new | recent | pastweek | YYYY-MM | YYYY")
+    al.add_argument("--show", type=int, help="entries per page: 25, 50, 100, 250, 500, 1000, 2000")
+    _add_fetch_options(al, "https://arxiv.org")
+    aa = srcs.add_parser("arxiv-api", parents=[common], help="the arXiv API (Atom)")
+    aa.add_argument("--query", required=True, help='search_query, e.g. "cat:cs.CL"')
+    aa.add_argument("--max-results", type=_positive, default=100, help="results wanted in all")
+    aa.add_argument(
+        "--page-size", type=_positive, default=100, help="results per request (<= 2000)"
+    )
+    _add_fetch_options(aa, "https://export.arxiv.org")
+    sf = srcs.add_parser("scholarfeed", parents=[common], help="Scholar Feed author papers (API)")
+    sf.add_argument("--author", required=True, action="append", help="author id (repeatable)")
+    _add_fetch_options(sf, "https://api.scholarfeed.org")
 
 
 def _add_fetch_options(p: argparse.ArgumentParser, base: str) -> None:

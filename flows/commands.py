@@ -8,6 +8,7 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -67,11 +68,60 @@ def _hf_days(base: str, since: date | None, until: date | None, api: bool) -> tu
     return _fmt(api), urls
 
 
+def arxiv_list_urls(args: argparse.Namespace) -> tuple[str, list[str]]:
+    from parsers import arxiv_list
+
+    try:
+        url = arxiv_list.listing_url(args.base_url, args.category, args.listing, show=args.show)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return "arxiv-list-html", [url]
+
+
+def arxiv_api_urls(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """The first page of the query; the flow follows the feed's paging (`max_pages` caps it)."""
+    from parsers import arxiv_api
+
+    size = min(args.page_size, args.max_results)
+    try:
+        return "arxiv-api-atom", [arxiv_api.query_url(args.base_url, args.query, max_results=size)]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def page_budget(args: argparse.Namespace, settings: Settings) -> Settings:
+    """For the arXiv API, --max-results bounds how many pages the run follows."""
+    if args.source != "arxiv-api":
+        return settings
+    size = min(args.page_size, args.max_results)
+    return replace(settings, max_pages=-(-args.max_results // size))
+
+
+def scholarfeed_urls(args: argparse.Namespace) -> tuple[str, list[str]]:
+    from parsers import scholarfeed
+
+    try:
+        return "scholarfeed-api", [
+            scholarfeed.author_papers_url(args.base_url, a) for a in args.author
+        ]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+SOURCE_URLS = {
+    "hf-papers": hf_urls,
+    "arxiv-list": arxiv_list_urls,
+    "arxiv-api": arxiv_api_urls,
+    "scholarfeed": scholarfeed_urls,
+}
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from flows.cli import new_run_id
     from flows.ingest import ingest
 
-    fmt, urls = hf_urls(args)
+    fmt, urls = SOURCE_URLS[args.source](args)
+    settings = page_budget(args, settings)
     params = {"source": args.source, "urls": len(urls), "base_url": args.base_url}
     result = _run_quietly(
         lambda: ingest(args.source, fmt, urls, args.base_url, new_run_id(), settings, params)

@@ -247,16 +247,44 @@ class _Host:
         self.next_start = max(self.next_start, self.last_start + self.interval, hold_until)
 
 
+class FetchSession:
+    """Per-origin politeness carried across `fetch_all` calls of one run.
+
+    A run fetches in several groups; without this, each group would start with a fresh
+    pacing clock, a fresh robots.txt fetch and a forgotten 403 count, so limits would not
+    hold across groups. Holds start times, the (possibly slowed) interval, the robots verdict
+    and the 403 count per origin.
+    """
+
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[float, float, _Robots | None, int]] = {}
+
+    def restore(self, key: str, host: _Host) -> None:
+        if key in self.saved:
+            next_start, interval, robots, forbidden = self.saved[key]
+            host.next_start = max(host.next_start, next_start)
+            host.last_start = next_start - interval
+            host.interval = max(host.interval, interval)
+            host.robots, host.forbidden = robots, forbidden
+
+    def keep(self, hosts: Mapping[str, _Host]) -> None:
+        for key, host in hosts.items():
+            self.saved[key] = (host.next_start, host.interval, host.robots, host.forbidden)
+
+
 @dataclass(slots=True)
 class _Run:
     policy: FetchPolicy
     client: httpx.AsyncClient
+    session: FetchSession | None = None
     hosts: dict[str, _Host] = field(default_factory=dict)
 
     def host(self, url: httpx.URL) -> _Host:
         key = _origin(url)
         if key not in self.hosts:
             self.hosts[key] = _Host(self.policy)
+            if self.session is not None:
+                self.session.restore(key, self.hosts[key])
         return self.hosts[key]
 
 
@@ -878,6 +906,7 @@ async def fetch_all(
     *,
     validators: Mapping[str, tuple[str | None, str | None]] | None = None,
     on_result: Callable[[FetchResult], None] | None = None,
+    session: FetchSession | None = None,
 ) -> list[FetchResult]:
     """Fetch every URL under `policy`; return one FetchResult per URL, in input order.
 
@@ -890,7 +919,7 @@ async def fetch_all(
     known = validators or {}
     results: list[FetchResult | None] = [None] * len(urls)
     async with _new_client(policy) as client:
-        run = _Run(policy, client)
+        run = _Run(policy, client, session)
 
         async def fetch_into(index: int, url: str) -> None:
             result = await _fetch_one(run, url, _conditional_headers(known.get(url)))
@@ -901,6 +930,8 @@ async def fetch_all(
         async with asyncio.TaskGroup() as group:
             for index, url in enumerate(urls):
                 group.create_task(fetch_into(index, url))
+        if session is not None:
+            session.keep(run.hosts)
     return [result for result in results if result is not None]
 
 
@@ -910,6 +941,9 @@ def fetch_all_sync(
     *,
     validators: Mapping[str, tuple[str | None, str | None]] | None = None,
     on_result: Callable[[FetchResult], None] | None = None,
+    session: FetchSession | None = None,
 ) -> list[FetchResult]:
     """`fetch_all` for callers without an event loop (runs one with `asyncio.run`)."""
-    return asyncio.run(fetch_all(urls, policy, validators=validators, on_result=on_result))
+    return asyncio.run(
+        fetch_all(urls, policy, validators=validators, on_result=on_result, session=session)
+    )

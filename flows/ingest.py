@@ -13,11 +13,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prefect import flow
+from prefect.futures import PrefectFuture
 
 from flows import tasks
-from flows.pipeline import PageRef, fetch_policy
+from flows.fetch import FetchSession
+from flows.pipeline import PageRef, ParsedBatch, fetch_policy
 from flows.settings import Settings
-from warehouse.load import FetchStats, LoadResult, PageRecord, fail_run
+from warehouse.load import FetchStats, LoadResult, fail_run
 
 
 def _batches(items: Sequence[str] | Sequence[Path], size: int) -> list[list]:  # type: ignore[type-arg]
@@ -34,27 +36,40 @@ def ingest(
     settings: Settings,
     params: dict[str, object],
 ) -> LoadResult:
-    """Fetch `urls` of `source`, parse them as `fmt`, load, and record run `run_id`."""
+    """Fetch `urls` of `source` and the pages they lead to, parse them as `fmt`, load once."""
     s = settings
     tasks.start_run(
         s.db_path, run_id, "ingest", source, params, datetime.now(UTC), s.lock_timeout_s
     )
     try:
-        state = tasks.page_state(s.db_path, urls, s.lock_timeout_s)
-        policy = fetch_policy(s, source, base_url)
-        groups, stats = [], []
-        for i, batch in enumerate(_batches(urls, s.batch_pages)):
-            refs, st = tasks.fetch_pages(batch, source, fmt, policy, state, s.raw_dir)
-            stats.append(st)
-            groups.append(
-                tasks.parse_pages.submit(refs, run_id, state, s.raw_dir, _stage(s, run_id, i))
-            )
-        result = _load(s, run_id, [g.result() for g in groups], _sum(stats))
+        policy, session = fetch_policy(s, source, base_url), FetchSession()
+        batches: list[ParsedBatch] = []
+        stats: list[FetchStats] = []
+        pending, seen = list(urls), set(urls)
+        while pending:
+            state = tasks.page_state(s.db_path, pending, s.lock_timeout_s)
+            wave: list[PrefectFuture[ParsedBatch]] = []
+            for batch in _batches(pending, s.batch_pages):
+                refs, st = tasks.fetch_pages(batch, source, fmt, policy, state, s.raw_dir, session)
+                stats.append(st)
+                stage = _stage(s, run_id, len(batches) + len(wave))
+                wave.append(tasks.parse_pages.submit(refs, run_id, state, s.raw_dir, stage))
+            batches += [future.result() for future in wave]
+            pending = _follow(batches[-len(wave) :], seen, s.max_pages)
+        result = _load(s, run_id, batches, _sum(stats))
     except Exception as exc:
         fail_run(s.db_path, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
         raise
     tasks.report(result, source)
     return result
+
+
+def _follow(wave: list[ParsedBatch], seen: set[str], max_pages: int) -> list[str]:
+    """Next pages the wave linked to that this run has not fetched, within the page budget."""
+    fresh = [u for b in wave for u in b.next_urls if u not in seen]
+    fresh = list(dict.fromkeys(fresh))[: max(max_pages - len(seen), 0)]
+    seen.update(fresh)
+    return fresh
 
 
 @flow(name="import-pages", log_prints=False, persist_result=False)
@@ -87,11 +102,9 @@ def _stage(s: Settings, run_id: str, i: int) -> Path:
     return s.work_dir / run_id / f"stage-{i:05d}.arrow"
 
 
-def _load(
-    s: Settings, run_id: str, groups: list[tuple[list[PageRecord], Path | None]], stats: FetchStats
-) -> LoadResult:
-    pages = [p for records, _ in groups for p in records]
-    paths = [path for _, path in groups if path is not None]
+def _load(s: Settings, run_id: str, groups: list[ParsedBatch], stats: FetchStats) -> LoadResult:
+    pages = [p for g in groups for p in g.records]
+    paths = [g.stage_path for g in groups if g.stage_path is not None]
     result = tasks.load(s.db_path, run_id, pages, paths, stats, datetime.now(UTC), s.lock_timeout_s)
     shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
     return result

@@ -7,15 +7,16 @@ A failure of one page (fetch or parse) becomes that page's `failed` row; the run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from flows.fetch import FetchPolicy, FetchResult, fetch_all_sync
+from flows.fetch import FetchPolicy, FetchResult, FetchSession, fetch_all_sync
 from flows.settings import Settings
 from parsers import FORMATS, SOURCES, detect_format
 from parsers.errors import ParseError
+from parsers.records import ListingPage
 from warehouse.blobs import get_blob, put_blob
 from warehouse.load import FetchStats, PageRecord, PageState
 from warehouse.stage import PageContext, stage_row, stage_table, write_stage
@@ -63,10 +64,11 @@ def fetch_pages(
     policy: FetchPolicy,
     state: dict[str, PageState],
     raw_dir: Path,
+    session: FetchSession | None = None,
 ) -> tuple[list[PageRef], FetchStats]:
     """Fetch `urls` (conditionally, using stored validators) and keep every body."""
     validators = {u: (s.etag, s.last_modified) for u, s in state.items()}
-    results = fetch_all_sync(list(urls), policy, validators=validators)
+    results = fetch_all_sync(list(urls), policy, validators=validators, session=session)
     refs = [_ref_of(r, source, fmt, raw_dir) for r in results]
     return refs, _stats_of(results)
 
@@ -138,6 +140,30 @@ def read_files(
     return refs
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """What parsing a group of pages produced: their `pages` rows, the staged entries file
+    (None when nothing new was found) and the follow-up pages they link to."""
+
+    records: list[PageRecord]
+    stage_path: Path | None
+    next_urls: list[str]
+
+
+# A page whose entries lack their source's required fields this often is not loaded: the
+# site probably changed and the values would be garbage (issue: drift detection).
+SUSPECT_SHARE = 0.2
+REQUIRED = {
+    "abstracts-text": ("abstract",),
+    "hf-papers-html": ("title", "arxiv_id"),
+    "hf-papers-api": ("title", "arxiv_id"),
+    "arxiv-list-html": ("title", "arxiv_id"),
+    "arxiv-api-atom": ("title", "arxiv_id"),
+    "scholarfeed-api": ("title", "arxiv_id"),
+}
+DEFAULT_REQUIRED = ("title",)
+
+
 def parse_pages(
     refs: Sequence[PageRef],
     *,
@@ -145,42 +171,80 @@ def parse_pages(
     state: dict[str, PageState],
     raw_dir: Path,
     stage_path: Path,
-) -> tuple[list[PageRecord], Path | None]:
+    parse: PageParser | None = None,
+) -> ParsedBatch:
     """Parse every changed page, stage its entries at `stage_path`; one PageRecord per ref."""
+    parse = parse or parse_in_process
     records: list[PageRecord] = []
     rows: list[dict[str, object]] = []
+    links: list[str] = []
     for ref in refs:
-        record, page_rows = _parse_one(ref, run_id, state.get(ref.url), raw_dir)
+        record, page_rows, next_urls = _parse_one(ref, run_id, state.get(ref.url), raw_dir, parse)
         records.append(record)
         rows.extend(page_rows)
-    if not rows:
-        return records, None
-    return records, write_stage(stage_table(rows), stage_path)
+        links.extend(next_urls)
+    path = write_stage(stage_table(rows), stage_path) if rows else None
+    return ParsedBatch(records, path, list(dict.fromkeys(links)))
+
+
+PageParser = Callable[[str, bytes, str, datetime], ListingPage]
+
+
+def parse_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
+    return FORMATS[fmt].parse(body, url=url, fetched_at=fetched_at)
 
 
 def _parse_one(
-    ref: PageRef, run_id: str, known: PageState | None, raw_dir: Path
-) -> tuple[PageRecord, list[dict[str, object]]]:
+    ref: PageRef, run_id: str, known: PageState | None, raw_dir: Path, parse: PageParser
+) -> tuple[PageRecord, list[dict[str, object]], tuple[str, ...]]:
     base = _record(ref)
     if ref.error:
-        return _with(base, outcome="failed", error=ref.error), []
-    if ref.not_modified:
-        return _with(
-            base, outcome="not_modified", content_sha256=known.parsed_sha256 if known else None
-        ), []
-    if known and ref.sha256 and known.parsed_sha256 == ref.sha256:
-        return _with(base, outcome="unchanged"), []
+        return _with(base, outcome="failed", error=ref.error), [], ()
+    if ref.not_modified or (known and ref.sha256 and known.parsed_sha256 == ref.sha256):
+        outcome = "not_modified" if ref.not_modified else "unchanged"
+        sha = known.parsed_sha256 if known and ref.not_modified else ref.sha256
+        # Unchanged pages still lead on to their next pages (a later page may have failed).
+        return (
+            _with(base, outcome=outcome, content_sha256=sha),
+            [],
+            _links(ref, sha, raw_dir, parse),
+        )
     assert ref.sha256 is not None  # a ref without error or 304 always has a body
     try:
-        page = FORMATS[ref.format].parse(
-            get_blob(raw_dir, ref.sha256), url=ref.url, fetched_at=ref.fetched_at
-        )
+        page = parse(ref.format, get_blob(raw_dir, ref.sha256), ref.url, ref.fetched_at)
     except ParseError as exc:
-        return _with(base, outcome="failed", error=f"{exc.kind}: {exc.reason}"), []
+        return _with(base, outcome="failed", error=f"{exc.kind}: {exc.reason}"), [], ()
+    suspect = _suspect_reason(page, ref.format)
+    if suspect:
+        return _with(base, outcome="suspect", kind=page.kind, error=suspect), [], ()
     ctx = PageContext(run_id=run_id, page_url=ref.url, page_kind=page.kind, seen_at=ref.fetched_at)
     rows = [stage_row(entry, ctx) for entry in page.entries]
     outcome = "parsed" if rows else "empty"
-    return _with(base, outcome=outcome, kind=page.kind, records=len(rows)), rows
+    return _with(base, outcome=outcome, kind=page.kind, records=len(rows)), rows, page.next_urls
+
+
+def _links(ref: PageRef, sha: str | None, raw_dir: Path, parse: PageParser) -> tuple[str, ...]:
+    if not sha:
+        return ()
+    try:
+        return parse(ref.format, get_blob(raw_dir, sha), ref.url, ref.fetched_at).next_urls
+    except (ParseError, FileNotFoundError):
+        return ()
+
+
+def _suspect_reason(page: ListingPage, fmt: str) -> str | None:
+    """Why a page's entries look garbled (too many miss required fields), or None."""
+    if not page.entries:
+        return None
+    required = REQUIRED.get(fmt, DEFAULT_REQUIRED)
+    missing = [e for e in page.entries if any(getattr(e, f) in (None, "") for f in required)]
+    share = len(missing) / len(page.entries)
+    if share <= SUSPECT_SHARE:
+        return None
+    return (
+        f"layout_drift: {len(missing)} of {len(page.entries)} entries lack "
+        f"{'/'.join(required)}; nothing from this page was loaded"
+    )
 
 
 def _record(ref: PageRef) -> PageRecord:

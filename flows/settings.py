@@ -25,6 +25,7 @@ class Settings:
     max_rate         requests/s per host; None = the source's default, 0 = unlimited
     concurrency      open requests per host; None = the source's default
     batch_pages      pages per fetch/parse task (one Prefect task per group, never per page)
+    max_pages        most pages one run fetches, following pagination included
     parse_timeout_s  wall-clock budget for parsing one page in the child process
     max_page_bytes   largest page accepted, after decompression
     """
@@ -36,6 +37,7 @@ class Settings:
     max_rate: float | None = None
     concurrency: int | None = None
     batch_pages: int = 200
+    max_pages: int = 5_000
     parse_timeout_s: float = 20.0
     max_page_bytes: int = 20 * 1024 * 1024
     retries: int = 4

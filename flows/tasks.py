@@ -18,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows import pipeline
-from flows.fetch import FetchPolicy
+from flows.fetch import FetchPolicy, FetchSession
 from flows.report import summary_markdown
 from warehouse import load as wload
 from warehouse.load import FetchStats, LoadResult, PageRecord, PageState
@@ -60,9 +60,10 @@ def fetch_pages(
     policy: FetchPolicy,
     state: dict[str, PageState],
     raw_dir: Path,
+    session: FetchSession,
 ) -> tuple[list[pipeline.PageRef], FetchStats]:
     return pipeline.fetch_pages(
-        urls, source=source, fmt=fmt, policy=policy, state=state, raw_dir=raw_dir
+        urls, source=source, fmt=fmt, policy=policy, state=state, raw_dir=raw_dir, session=session
     )
 
 
@@ -80,7 +81,7 @@ def parse_pages(
     state: dict[str, PageState],
     raw_dir: Path,
     stage_path: Path,
-) -> tuple[list[PageRecord], Path | None]:
+) -> pipeline.ParsedBatch:
     return pipeline.parse_pages(
         refs, run_id=run_id, state=state, raw_dir=raw_dir, stage_path=stage_path
     )

@@ -43,10 +43,13 @@ class Format:
 
 
 def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
-    from parsers import abstracts, hf_papers, hf_text, scholarfeed
+    from parsers import abstracts, arxiv_api, arxiv_list, hf_papers, hf_text, scholarfeed
 
-    sources = {m.SOURCE.name: m.SOURCE for m in (hf_papers, scholarfeed, abstracts)}
+    modules = (hf_papers, arxiv_list, arxiv_api, scholarfeed, abstracts)
+    sources = {m.SOURCE.name: m.SOURCE for m in modules}
     formats = [
+        Format("arxiv-api-atom", "arxiv-api", arxiv_api.parse, arxiv_api.looks_like_atom),
+        Format("arxiv-list-html", "arxiv-list", arxiv_list.parse, arxiv_list.looks_like_html),
         Format("hf-papers-html", "hf-papers", hf_papers.parse, hf_papers.looks_like_html),
         Format("hf-papers-api", "hf-papers", hf_papers.parse_api),
         Format(
@@ -54,7 +57,9 @@ def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
         ),
         Format("hf-papers-text", "hf-papers", hf_text.parse_text, hf_text.looks_like_text),
         Format("abstracts-text", "abstracts", abstracts.parse_text, abstracts.looks_like_text),
-        Format("scholarfeed-html", "scholarfeed", scholarfeed.parse_html),
+        Format(
+            "scholarfeed-html", "scholarfeed", scholarfeed.parse_html, scholarfeed.looks_like_html
+        ),
         Format("scholarfeed-api", "scholarfeed", scholarfeed.parse_api),
     ]
     return sources, {f.name: f for f in formats}

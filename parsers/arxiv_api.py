@@ -196,7 +196,7 @@ def _load_feed(body: bytes, url: str) -> ET.Element:
     text = _decode(body, url)
     if _DTD.search(text):
         # No defusedxml here: refuse DTDs outright, so no entity can ever be expanded.
-        raise _garbage("DOCTYPE or ENTITY declaration refused (DTDs are never processed); not an arXiv feed", url, text)
+        raise _garbage("DOCTYPE/ENTITY declaration refused (DTDs are never processed)", url, text)
     try:
         # str input: expat ignores the declared encoding, the text is already decoded.
         root = ET.fromstring(text)  # noqa: S314 - DTD-free input checked just above

@@ -124,6 +124,21 @@ class Byline:
     organizations: tuple[str, ...]
 
 
+_AUTHOR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def author_papers_url(base: str, author_id: str, *, page: int = 1, limit: int = 50) -> str:
+    """`/api/v1/public/authors/{id}/papers?page=…&limit=…` (the API caps limit at 50).
+
+    Raises ValueError for an id that is not a plain token, so user text never becomes a path.
+    """
+    if not _AUTHOR_ID.fullmatch(author_id):
+        raise ValueError(f"not a Scholar Feed author id: {author_id[:40]!r}")
+    if not 1 <= limit <= 50 or page < 1:
+        raise ValueError("page must be >= 1 and limit between 1 and 50")
+    return f"{base.rstrip('/')}/api/v1/public/authors/{author_id}/papers?page={page}&limit={limit}"
+
+
 def split_byline(line: str, *, has_title: bool = True) -> Byline | None:
     """Split `{title}{authors}[ et al.][ · {orgs}]`; None when no reading fits.
 
@@ -382,6 +397,17 @@ def _entry(
 
 
 # --------------------------------------------------------------------------- HTML
+
+
+def looks_like_html(body: bytes) -> bool:
+    """Cheap sniff for a saved Scholar Feed author page: HTML naming Scholar Feed that links
+    papers by `/paper/<arXiv id>`. Never raises."""
+    head = body[:512_000].lower()
+    return (
+        b"<html" in head[:4096]
+        and (b"scholar feed" in head or b"scholarfeed" in head)
+        and re.search(rb"/paper/\d{4}\.\d{4,5}", head) is not None
+    )
 
 
 def parse_html(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:

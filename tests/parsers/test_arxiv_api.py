@@ -67,7 +67,12 @@ def test_golden(name: str) -> None:
 def test_page_level_fields() -> None:
     for name, url in GOLDEN_CASES.items():
         page = _parse(_fixture(name), url)
-        assert (page.source, page.kind, page.listed_date, page.url) == ("arxiv-api", "query", None, url)
+        assert (page.source, page.kind, page.listed_date, page.url) == (
+            "arxiv-api",
+            "query",
+            None,
+            url,
+        )
         assert page.warnings == ()
         assert [e.position for e in page.entries] == list(range(len(page.entries)))
         assert all(e.source == "arxiv-api" and e.listed_date is None for e in page.entries)
@@ -219,7 +224,12 @@ def test_query_url() -> None:
         "&start=0&max_results=100&sortBy=submittedDate&sortOrder=descending"
     )
     assert arxiv_api.query_url(
-        API, "au:Ruiz & co", start=200, max_results=2000, sort_by="relevance", sort_order="ascending"
+        API,
+        "au:Ruiz & co",
+        start=200,
+        max_results=2000,
+        sort_by="relevance",
+        sort_order="ascending",
     ) == (
         f"{API}/api/query?search_query=au:Ruiz+%26+co"
         "&start=200&max_results=2000&sortBy=relevance&sortOrder=ascending"
