@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     st = sub.add_parser("status", parents=[common], help="last runs, counts and failures")
     st.add_argument("--limit", type=_positive, default=10)
+    rp = sub.add_parser("reparse", parents=[common], help="parse stored pages again (no network)")
+    rp.add_argument("--source", help="only this source's pages")
+    rp.add_argument("--since", type=_date, help="only pages fetched on or after this date")
     demo = sub.add_parser("demo", parents=[common], help="run the pipeline on a bundled local site")
     demo.add_argument(
         "--port", type=int, default=0, help="port for the sample site (default: any free)"
@@ -137,7 +140,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         settings = replace(settings, max_rate=args.max_rate)
     if getattr(args, "concurrency", None) is not None:
         settings = replace(settings, concurrency=args.concurrency)
-    return settings
+    return replace(settings, progress=sys.stderr.isatty())
 
 
 def new_run_id() -> str:

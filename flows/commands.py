@@ -164,6 +164,31 @@ def _report(result: LoadResult) -> int:
     return EXIT_OK if result.status == "succeeded" else EXIT_PARTIAL
 
 
+def cmd_reparse(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.cli import new_run_id
+    from flows.ingest import reparse
+
+    if args.source is not None:
+        from parsers import SOURCES
+
+        if args.source not in SOURCES:
+            raise UsageError(f"unknown source {args.source!r}; one of {', '.join(sorted(SOURCES))}")
+    params = {"source": args.source, "since": str(args.since)}
+    result, pages = reparse(args.source, args.since, new_run_id(), settings, params)
+    failed = [p for p in pages if p.outcome in ("failed", "suspect")]
+    print(
+        f"reparsed {len(pages)} stored pages: "
+        f"{len(pages) - len(failed)} parsed, {len(failed)} failed"
+    )
+    print(
+        f"  sightings added: {result.sightings_added}; papers added: {result.papers_added}, "
+        f"updated: {result.papers_updated}"
+    )
+    for page in failed[:20]:
+        print(f"  FAILED {page.url}: {page.error}")
+    return EXIT_OK if not failed else EXIT_PARTIAL
+
+
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.query import run_query
 

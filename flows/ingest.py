@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from prefect import flow
 from prefect.futures import PrefectFuture
@@ -18,11 +19,14 @@ from prefect.futures import PrefectFuture
 from flows import tasks
 from flows.fetch import FetchSession
 from flows.pipeline import PageRef, ParsedBatch, fetch_policy
+from flows.progress import Progress
 from flows.settings import Settings
-from warehouse.load import FetchStats, LoadResult, fail_run
+from warehouse.load import FetchStats, LoadResult, PageRecord, fail_run
+
+T = TypeVar("T")
 
 
-def _batches(items: Sequence[str] | Sequence[Path], size: int) -> list[list]:  # type: ignore[type-arg]
+def _batches(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
@@ -42,20 +46,28 @@ def ingest(
         s.db_path, run_id, "ingest", source, params, datetime.now(UTC), s.lock_timeout_s
     )
     try:
-        policy, session = fetch_policy(s, source, base_url), FetchSession()
+        policy, session, progress = (
+            fetch_policy(s, source, base_url),
+            FetchSession(),
+            Progress(s.progress),
+        )
         batches: list[ParsedBatch] = []
         stats: list[FetchStats] = []
         pending, seen = list(urls), set(urls)
         while pending:
             state = tasks.page_state(s.db_path, pending, s.lock_timeout_s)
+            progress.expect(len(pending))
             wave: list[PrefectFuture[ParsedBatch]] = []
             for batch in _batches(pending, s.batch_pages):
-                refs, st = tasks.fetch_pages(batch, source, fmt, policy, state, s.raw_dir, session)
+                refs, st = tasks.fetch_pages(
+                    batch, source, fmt, policy, state, s.raw_dir, session, progress
+                )
                 stats.append(st)
                 stage = _stage(s, run_id, len(batches) + len(wave))
                 wave.append(tasks.parse_pages.submit(refs, run_id, state, s.raw_dir, stage))
             batches += [future.result() for future in wave]
             pending = _follow(batches[-len(wave) :], seen, s.max_pages)
+        progress.close()
         result = _load(s, run_id, batches, _sum(stats))
     except Exception as exc:
         fail_run(s.db_path, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
@@ -96,6 +108,42 @@ def import_pages(
         raise
     tasks.report(result, "import")
     return result
+
+
+@flow(name="reparse", log_prints=False, persist_result=False)
+def reparse(
+    source: str | None,
+    since: date | None,
+    run_id: str,
+    settings: Settings,
+    params: dict[str, object],
+) -> tuple[LoadResult, list[PageRecord]]:
+    """Parse every stored body again (no network) and load what is new; e.g. after a parser fix.
+
+    Rebuilt sightings keep the run and time of the fetch they came from, so deleting the parsed
+    tables and reparsing gives them back identically.
+    """
+    s = settings
+    tasks.start_run(
+        s.db_path, run_id, "reparse", source or "all", params, datetime.now(UTC), s.lock_timeout_s
+    )
+    try:
+        refs = tasks.reparse_refs(s.db_path, source, since, s.lock_timeout_s)
+        groups = [
+            tasks.parse_pages.submit(batch, run_id, {}, s.raw_dir, _stage(s, run_id, i))
+            for i, batch in enumerate(_batches(refs, s.batch_pages))
+        ]
+        parsed = [g.result() for g in groups]
+        paths = [g.stage_path for g in parsed if g.stage_path is not None]
+        result = tasks.load(
+            s.db_path, run_id, [], paths, FetchStats(), datetime.now(UTC), s.lock_timeout_s
+        )
+    except Exception as exc:
+        fail_run(s.db_path, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
+        raise
+    finally:
+        shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
+    return result, [p for g in parsed for p in g.records]
 
 
 def _stage(s: Settings, run_id: str, i: int) -> Path:

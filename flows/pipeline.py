@@ -37,6 +37,7 @@ class PageRef:
     last_modified: str | None = None
     not_modified: bool = False
     error: str | None = None
+    origin_run_id: str | None = None  # reparse: sightings keep the run that fetched the page
 
 
 def fetch_policy(settings: Settings, source: str, base_url: str) -> FetchPolicy:
@@ -65,10 +66,13 @@ def fetch_pages(
     state: dict[str, PageState],
     raw_dir: Path,
     session: FetchSession | None = None,
+    on_result: Callable[[FetchResult], None] | None = None,
 ) -> tuple[list[PageRef], FetchStats]:
     """Fetch `urls` (conditionally, using stored validators) and keep every body."""
     validators = {u: (s.etag, s.last_modified) for u, s in state.items()}
-    results = fetch_all_sync(list(urls), policy, validators=validators, session=session)
+    results = fetch_all_sync(
+        list(urls), policy, validators=validators, session=session, on_result=on_result
+    )
     refs = [_ref_of(r, source, fmt, raw_dir) for r in results]
     return refs, _stats_of(results)
 
@@ -210,6 +214,8 @@ def _parse_one(
             _links(ref, sha, raw_dir, parse),
         )
     assert ref.sha256 is not None  # a ref without error or 304 always has a body
+    if ref.format not in FORMATS:
+        return _with(base, outcome="failed", error=f"unknown format {ref.format!r}"), [], ()
     try:
         page = parse(ref.format, get_blob(raw_dir, ref.sha256), ref.url, ref.fetched_at)
     except ParseError as exc:
@@ -217,7 +223,7 @@ def _parse_one(
     suspect = _suspect_reason(page, ref.format)
     if suspect:
         return _with(base, outcome="suspect", kind=page.kind, error=suspect), [], ()
-    ctx = PageContext(run_id=run_id, page_url=ref.url, page_kind=page.kind, seen_at=ref.fetched_at)
+    ctx = PageContext(ref.origin_run_id or run_id, ref.url, page.kind, ref.fetched_at)
     rows = [stage_row(entry, ctx) for entry in page.entries]
     outcome = "parsed" if rows else "empty"
     return _with(base, outcome=outcome, kind=page.kind, records=len(rows)), rows, page.next_urls
@@ -266,3 +272,24 @@ def _with(record: PageRecord, **changes: object) -> PageRecord:
     from dataclasses import replace
 
     return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def reparse_refs(
+    db_path: Path, *, source: str | None, since: date | None, lock_timeout_s: float
+) -> list[PageRef]:
+    """Every distinct stored body worth parsing again, as refs that keep their first fetch
+    time and run (so rebuilt sightings are identical to the original ones)."""
+    from warehouse.load import stored_pages
+
+    rows = stored_pages(db_path, source=source, since=since, lock_timeout_s=lock_timeout_s)
+    return [
+        PageRef(
+            url=r.url,
+            source=r.source,
+            format=r.format,
+            fetched_at=r.fetched_at,
+            sha256=r.content_sha256,
+            origin_run_id=r.run_id,
+        )
+        for r in rows
+    ]

@@ -28,6 +28,8 @@ class Settings:
     max_pages        most pages one run fetches, following pagination included
     parse_timeout_s  wall-clock budget for parsing one page in the child process
     max_page_bytes   largest page accepted, after decompression
+    retries          attempts after the first for a transient fetch failure
+    progress         draw a progress bar on stderr (the CLI turns it on for terminals)
     """
 
     db_path: Path = DEFAULT_DB
@@ -41,6 +43,7 @@ class Settings:
     parse_timeout_s: float = 20.0
     max_page_bytes: int = 20 * 1024 * 1024
     retries: int = 4
+    progress: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import pipeline
 from flows.fetch import FetchPolicy, FetchSession
+from flows.progress import Progress
 from flows.report import summary_markdown
 from warehouse import load as wload
 from warehouse.load import FetchStats, LoadResult, PageRecord, PageState
@@ -61,9 +62,17 @@ def fetch_pages(
     state: dict[str, PageState],
     raw_dir: Path,
     session: FetchSession,
+    progress: Progress,
 ) -> tuple[list[pipeline.PageRef], FetchStats]:
     return pipeline.fetch_pages(
-        urls, source=source, fmt=fmt, policy=policy, state=state, raw_dir=raw_dir, session=session
+        urls,
+        source=source,
+        fmt=fmt,
+        policy=policy,
+        state=state,
+        raw_dir=raw_dir,
+        session=session,
+        on_result=progress,
     )
 
 
@@ -85,6 +94,13 @@ def parse_pages(
     return pipeline.parse_pages(
         refs, run_id=run_id, state=state, raw_dir=raw_dir, stage_path=stage_path
     )
+
+
+@task(name="reparse-candidates", **_TASK)
+def reparse_refs(
+    db_path: Path, source: str | None, since: Any, lock_timeout_s: float
+) -> list[pipeline.PageRef]:
+    return pipeline.reparse_refs(db_path, source=source, since=since, lock_timeout_s=lock_timeout_s)
 
 
 @task(name="load", **_TASK)

@@ -7,6 +7,8 @@ IngestError (flows/errors.py re-exports it as the package root)
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IngestError(Exception):
     """Root of every paperflow error."""
@@ -38,6 +40,20 @@ class ParseError(IngestError):
         snippet = f" near {self.excerpt!r}" if self.excerpt else ""
         super().__init__(f"{source}: {message}{detail}{snippet} ({url})")
         self.reason = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The keyword-only __init__ cannot be re-called from `args`: rebuild from the state
+        # instead, so errors cross process boundaries (flows/sandbox.py) with their kind.
+        return _rebuild_error, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild_error(
+    cls: type[ParseError], args: tuple[Any, ...], state: dict[str, Any]
+) -> ParseError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class LayoutChanged(ParseError):

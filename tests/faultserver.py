@@ -23,6 +23,11 @@ Routes:
     /robots.txt              `server.robots`: text -> 200, int -> that status, None -> 404
     /slow/<secs>             sleeps, then 200
     /secret                  200; SSRF tests assert it is never hit
+
+Site pages: `server.site` maps a path (with or without its query) to a body, served with an
+ETag and 304s. `server.site_faults` (a list of fault names) makes the first request of every
+second site path fail, cycling through them: "500", "429", "cut" (a body shorter than its
+Content-Length), "stall" (2 s of silence, then the page).
 """
 
 from __future__ import annotations
@@ -101,6 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- routes
 
     def _route(self) -> None:
+        body = self.server.site.get(self.path, self.server.site.get(urlsplit(self.path).path))
+        if body is not None:
+            self._serve_site(body)
+            return
         parts = urlsplit(self.path)
         segments = [s for s in parts.path.split("/") if s]
         name = segments[0] if segments else ""
@@ -111,6 +120,31 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found")
         else:
             handler(arg, query)
+
+    def _serve_site(self, body: bytes) -> None:
+        fault = self.server.site_fault_for(self.path) if self._first_time() else None
+        if fault == "500":
+            self._send(500, b"oops")
+            return
+        if fault == "429":
+            self._send(429, b"slow down", {"Retry-After": "1"})
+            return
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        if fault == "stall":
+            time.sleep(2.0)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("ETag", etag)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 3] if fault == "cut" else body)
+        if fault == "cut":
+            self.close_connection = True
 
     def _route_ok(self, arg: str, query: dict[str, list[str]]) -> None:
         self._send(200, f"ok {arg}".encode(), {"Content-Type": "text/html; charset=utf-8"})
@@ -230,6 +264,9 @@ class FaultServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.robots: str | int | None = None
+        self.site: dict[str, bytes] = {}
+        self.site_faults: list[str] = []
+        self._fault_order: dict[str, int] = {}
         self.retry_after_date: str | None = None
         self.stopping = threading.Event()
         self._lock = threading.Lock()
@@ -284,6 +321,16 @@ class FaultServer(ThreadingHTTPServer):
     def leave(self, host: str) -> None:
         with self._lock:
             self._open[host] -= 1
+
+    def site_fault_for(self, path: str) -> str | None:
+        """The fault for the first request of `path`: every second site path gets one."""
+        if not self.site_faults:
+            return None
+        with self._lock:
+            order = self._fault_order.setdefault(path, len(self._fault_order))
+        if order % 2:
+            return None
+        return self.site_faults[(order // 2) % len(self.site_faults)]
 
     def hits_for(self, prefix: str) -> list[Hit]:
         with self._lock:

@@ -16,7 +16,7 @@ import re
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,7 +24,14 @@ import pyarrow.compute as pc
 
 from warehouse.db import Connection, load_sql, open_writer, transaction
 from warehouse.errors import LoadError
-from warehouse.resolve import Resolution, resolve, sketch_rows
+from warehouse.resolve import (
+    Resolution,
+    backfill_blocks,
+    block_rows,
+    keys_of,
+    resolve,
+    sketch_rows,
+)
 from warehouse.stage import read_stage
 
 
@@ -181,6 +188,7 @@ def _load(
     error: str | None,
 ) -> LoadResult:
     _insert_pages(con, run_id, pages)
+    _insert(con, "stage_blocks", "resolve_insert_blocks.sql", backfill_blocks(con))
     new = _only_new(con, table)
     resolution = resolve(con, new)
     _apply_merges(con, resolution, run_id, finished_at)
@@ -195,7 +203,8 @@ def _load(
         _decisions(new, resolution, run_id, finished_at),
     )
     _insert(con, "stage_sketches", "insert_sketches.sql", sketch_rows(new, resolution.paper_ids))
-    touched = set(resolution.paper_ids) | set(resolution.merged.values())
+    _insert(con, "stage_blocks", "resolve_insert_blocks.sql", block_rows(keys_of(new)))
+    touched = resolution.touched
     _refresh_papers(con, touched)
     result = _result(run_id, pages, new.num_rows, resolution, touched, error)
     _finish_run(con, result, stats, finished_at, error)
@@ -252,18 +261,39 @@ def _decisions(new: pa.Table, res: Resolution, run_id: str, at: datetime) -> pa.
 
 
 def _apply_merges(con: Connection, res: Resolution, run_id: str, at: datetime) -> None:
-    for loser, survivor in sorted(res.merged.items()):
-        params = {
-            "loser": loser,
-            "survivor": survivor,
-            "run_id": run_id,
-            "at": at,
-            "reason": "new evidence joined two papers",
-        }
-        run_script(con, "merge_paper.sql", params)
+    """Move re-resolved existing sightings, then retire papers left without sightings as
+    aliases of the paper that took them over (docs/resolution.md, "Stable identity")."""
+    if res.moved:
+        moves = sorted(res.moved.items())
+        table = pa.table(
+            {
+                "sighting_id": pa.array([sid for sid, _ in moves], pa.string()),
+                "paper_id": pa.array([pid for _, (pid, _) in moves], pa.string()),
+                "rule": pa.array([d.rule for _, (_, d) in moves], pa.string()),
+                "score": pa.array([d.score for _, (_, d) in moves], pa.float64()),
+                "matched": pa.array([d.matched for _, (_, d) in moves], pa.string()),
+                "run_id": pa.array([run_id] * len(moves), pa.string()),
+                "decided_at": pa.array([at] * len(moves), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        _run_registered(con, "resolve_apply_moves.sql", "resolve_moves", table)
+    if res.merged:
+        merged = sorted(res.merged.items())
+        aliases = pa.table(
+            {
+                "alias_id": pa.array([a for a, _ in merged], pa.string()),
+                "paper_id": pa.array([p for _, p in merged], pa.string()),
+                "reason": pa.array(["new evidence joined two papers"] * len(merged), pa.string()),
+                "run_id": pa.array([run_id] * len(merged), pa.string()),
+                "created_at": pa.array([at] * len(merged), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        _run_registered(con, "resolve_apply_aliases.sql", "resolve_aliases", aliases)
 
 
 def _refresh_papers(con: Connection, paper_ids: set[str]) -> None:
+    """Rebuild the `papers` rows of `paper_ids` from their sightings (refresh_papers.sql holds
+    every survivorship rule); a paper with no sightings left simply disappears."""
     if not paper_ids:
         return
     con.register("refresh_ids", pa.table({"paper_id": sorted(paper_ids)}))
@@ -325,3 +355,51 @@ def fail_run(db_path: Path, *, run_id: str, error: str, lock_timeout_s: float = 
     with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
         empty = LoadResult(run_id, "failed", 0, 0, 0, 0, 0, 0, 0)
         _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    url: str
+    source: str
+    format: str
+    fetched_at: datetime
+    content_sha256: str
+    run_id: str
+
+
+def stored_pages(
+    db_path: Path, *, source: str | None, since: date | None, lock_timeout_s: float
+) -> list[StoredPage]:
+    """The first fetch of every distinct (URL, body) that was parsed or failed parsing."""
+    if not db_path.exists():
+        return []
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
+        rows = con.execute(load_sql("get_stored_pages.sql"), {"source": source, "since": since}).fetchall()
+    return [StoredPage(*row) for row in rows]
+
+
+def _run_registered(con: Connection, sql_name: str, view: str, table: pa.Table) -> None:
+    """Run a multi-statement .sql file with `table` registered as `view`."""
+    con.register(view, table)
+    try:
+        run_script(con, sql_name, {})
+    finally:
+        con.unregister(view)
+
+
+def rebuild_papers(db_path: Path, *, lock_timeout_s: float = 60.0) -> int:
+    """Rebuild every `papers` row from `sightings` (the same survivorship SQL a load uses).
+
+    Returns the number of papers. A no-op on a consistent warehouse: `papers` is a pure
+    function of `sightings`.
+    """
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+        con.execute(load_sql("rebuild_papers_clear.sql"))
+        ids = con.execute(load_sql("rebuild_paper_ids.sql")).fetch_arrow_table()
+        con.register("refresh_ids", ids)
+        try:
+            con.execute(load_sql("refresh_papers.sql"))
+        finally:
+            con.unregister("refresh_ids")
+        row = con.execute(load_sql("rebuild_count_papers.sql")).fetchone()
+    return int(row[0]) if row else 0

@@ -1,21 +1,29 @@
 """Entity resolution: which sightings are the same paper, and why.
 
-The rules, cheapest first (docs/resolution.md says the same in prose):
+The rules, cheapest first (docs/resolution.md is the prose version; keep them in step):
 
-1. **arxiv_id** — same arXiv id with the version stripped.
-2. **doi** — same DOI.
-3. **title** — same normalised title (`parsers.records.title_key`), unless a veto applies:
-   different arXiv ids or DOIs, publication years more than one apart, or no shared author
-   surname when both author lists are known.
-4. **abstract** — for entries with neither id nor title: a near-identical abstract (word
-   3-shingle Jaccard ≥ 0.5 or containment ≥ 0.8), so another arXiv version's rewording of a
-   sentence still matches. Candidates come from a bottom-k MinHash sketch joined in SQL.
+0. **user** — a user's "same paper" mark (written by `warehouse.explain.unmerge`).
+1. **arxiv_id** — same arXiv id with the version stripped. **doi** — same DOI.
+2. **title** — same normalised title (`parsers.records.title_key`).
+3. **similar_title** — titles whose compact forms (title key without spaces) have character
+   trigram Dice ≥ 0.85, with the same numbers in them, *and* a shared author surname.
+4. **abstract** — for entries with no title or id: a near-identical abstract (word 3-shingle
+   Jaccard ≥ 0.5 or containment ≥ 0.8), so another arXiv version's rewording still matches.
 
-Two different arXiv ids are never joined. New sightings are matched against each other and
-against what the warehouse holds (looked up with SQL joins, never by loading the warehouse).
-A group that touches one existing paper joins it; one touching several merges them into the
-earliest (the others become `paper_aliases`); a group touching none becomes a new paper whose
-id is derived from its strongest key, so rebuilding gives the same ids.
+Vetoes (checked between the two groups being joined, so evidence accumulates): a user's
+"not the same" mark (always); different arXiv ids (always); different DOIs (except for the
+arxiv_id rule); and for rules 2–4, years more than one apart or, when both author lists are
+known, no shared surname.
+
+Canonical and incremental. Candidate edges form a graph over all sightings; the partition of
+each connected part is a pure function of its sightings and marks: edges are applied tier by
+tier in a fixed order (score, then sighting ids), never in arrival order. A load finds the
+parts its new sightings touch with SQL joins (blocking keys: ids, title key, title blocks,
+abstract sketches), closes them over the same joins, and re-resolves exactly those sightings.
+So resolving in one batch, in any order, or in several batches in any order gives the same
+partition. Ids stay put: each existing paper goes to the group holding most of its sightings;
+a group keeps the earliest paper it received, the others become `paper_aliases`; a group with
+none gets `pf_` + a hash of its strongest key.
 """
 
 from __future__ import annotations
@@ -33,22 +41,34 @@ from warehouse.db import Connection, load_sql
 SKETCH_K = 16
 JACCARD_MIN = 0.5
 CONTAINMENT_MIN = 0.8
-_RULE_SCORE = {"arxiv_id": 1.0, "doi": 1.0, "title": 0.95}
+TITLE_SIM_MIN = 0.85
+TITLE_MIN_CHARS = 12
+BLOCK_AUTHORS = 3
+BLOCK_CHARS = 5
+MAX_ROUNDS = 8
+RULES = ("user", "arxiv_id", "doi", "title", "similar_title", "abstract")
+_EXACT_RULES = {"arxiv_id": "arxiv_id", "doi": "doi", "title": "title_key"}
+_SOFT_RULES = ("title", "similar_title", "abstract")
 
 
 @dataclass(slots=True)
 class Keys:
-    """What resolution knows about one new sighting."""
+    """What resolution knows about one sighting (new or already in the warehouse)."""
 
-    idx: int
     sighting_id: str
+    paper_id: str | None
     arxiv_id: str | None
     doi: str | None
     title_key: str | None
     year: int | None
     surnames: frozenset[str]
     abstract: str | None
-    shingles: frozenset[int] = field(default_factory=frozenset)
+    sketch: tuple[int, ...] = ()
+    blocks: tuple[int, ...] = ()
+
+    @property
+    def abstract_only(self) -> bool:
+        return bool(self.abstract) and not (self.arxiv_id or self.doi or self.title_key)
 
 
 @dataclass(slots=True)
@@ -60,24 +80,36 @@ class Decision:
 
 @dataclass(slots=True)
 class Resolution:
-    """Paper id per new sighting (by index), decisions, and papers merged away."""
+    """The outcome of resolving a batch.
+
+    `paper_ids`/`decisions` are per row of the new table; `moved` holds existing sightings
+    that now belong to another paper (sighting_id -> (paper_id, decision)); `merged` maps a
+    paper id that no longer has sightings to the paper that took them over.
+    """
 
     paper_ids: list[str]
     decisions: list[Decision]
-    merged: dict[str, str]  # loser paper_id -> survivor paper_id
+    merged: dict[str, str]
     new_papers: set[str]
+    moved: dict[str, tuple[str, Decision]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
 
 
-# --- keys ---------------------------------------------------------------------------------
+# --- keys -------------------------------------------------------------------------------------
 
 _WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
 
 
 def surname(name: str) -> str:
     """Last word of a name, accent- and case-folded (`José Núñez` -> `nunez`)."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-    words = _WORD.findall(folded)
+    words: list[str] = _WORD.findall(folded) or _WORD.findall(name.casefold())
     return words[-1] if words else ""
+
+
+def _h64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 def shingles(text: str | None) -> frozenset[int]:
@@ -89,17 +121,13 @@ def shingles(text: str | None) -> frozenset[int]:
     return frozenset(_h64(g) for g in grams)
 
 
-def _h64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
 def sketch(sh: frozenset[int]) -> list[int]:
     """Bottom-k MinHash sketch: the k smallest shingle hashes."""
     return sorted(sh)[:SKETCH_K]
 
 
 def similar_abstracts(a: frozenset[int], b: frozenset[int]) -> float:
-    """Score in [0, 1]; ≥ threshold when one abstract is a light rewording of the other."""
+    """Score in [0, 1]; non-zero only when one abstract is a light rewording of the other."""
     if not a or not b:
         return 0.0
     inter = len(a & b)
@@ -110,31 +138,70 @@ def similar_abstracts(a: frozenset[int], b: frozenset[int]) -> float:
     return 0.0
 
 
+def compact(title_key: str | None) -> str:
+    return (title_key or "").replace(" ", "")
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 3] for i in range(max(len(text) - 2, 1)))
+
+
+def similar_titles(a: str | None, b: str | None) -> float:
+    """Trigram Dice of two title keys' compact forms; 0 when their numbers differ (`Kosmos-2`
+    vs `Kosmos-2.5`, `Llama 2` vs `Llama 3`) or either is too short to judge."""
+    ca, cb = compact(a), compact(b)
+    if min(len(ca), len(cb)) < TITLE_MIN_CHARS or _DIGITS.findall(a or "") != _DIGITS.findall(
+        b or ""
+    ):
+        return 0.0
+    ta, tb = _trigrams(ca), _trigrams(cb)
+    score = 2 * len(ta & tb) / (len(ta) + len(tb))
+    return score if score >= TITLE_SIM_MIN else 0.0
+
+
+def title_blocks(title_key: str | None, surnames_in_order: Sequence[str]) -> list[int]:
+    """Blocking keys for similar_title: (surname of one of the first authors) × (first or last
+    few characters of the compact title). Two spellings of one title by one team share one."""
+    text = compact(title_key)
+    if len(text) < TITLE_MIN_CHARS:
+        return []
+    names = [s for s in surnames_in_order if s][:BLOCK_AUTHORS]
+    ends = (text[:BLOCK_CHARS], text[-BLOCK_CHARS:])
+    return sorted({_h64(f"{name}|{i}|{end}") for name in names for i, end in enumerate(ends)})
+
+
+def _keys(row: dict[str, object], sketch_hashes: Sequence[int] | None = None) -> Keys:
+    authors = row["authors"] or []
+    assert isinstance(authors, list)
+    names = [surname(str(a)) for a in authors]
+    published = row["published_date"]
+    abstract = row["abstract"] if isinstance(row["abstract"], str) else None
+    title = row["title_key"] if isinstance(row["title_key"], str) else None
+    keys = Keys(
+        sighting_id=str(row["sighting_id"]),
+        paper_id=row.get("paper_id") if isinstance(row.get("paper_id"), str) else None,  # type: ignore[arg-type]
+        arxiv_id=row["arxiv_id"] if isinstance(row["arxiv_id"], str) else None,
+        doi=row["doi"] if isinstance(row["doi"], str) else None,
+        title_key=title,
+        year=getattr(published, "year", None),
+        surnames=frozenset(n for n in names if n),
+        abstract=abstract,
+        blocks=tuple(title_blocks(title, names)),
+    )
+    if sketch_hashes is not None:
+        keys.sketch = tuple(sketch_hashes)
+    elif abstract:
+        keys.sketch = tuple(sketch(shingles(abstract)))
+    return keys
+
+
+_KEY_COLUMNS = ["sighting_id", "arxiv_id", "doi", "title_key", "published_date", "authors",
+                "abstract"]
+
+
 def keys_of(table: pa.Table) -> list[Keys]:
-    """Resolution keys for every staged row."""
-    cols = table.select(
-        ["sighting_id", "arxiv_id", "doi", "title_key", "published_date", "authors", "abstract"]
-    ).to_pylist()
-    out = []
-    for idx, row in enumerate(cols):
-        published = row["published_date"]
-        abstract = row["abstract"]
-        needs_abstract = abstract and not (row["arxiv_id"] or row["doi"] or row["title_key"])
-        out.append(
-            Keys(
-                idx=idx,
-                sighting_id=row["sighting_id"],
-                arxiv_id=row["arxiv_id"],
-                doi=row["doi"],
-                title_key=row["title_key"],
-                year=published.year if published else None,
-                surnames=frozenset(s for s in map(surname, row["authors"] or []) if s),
-                abstract=abstract,
-                shingles=shingles(abstract) if abstract else frozenset(),
-            )
-        )
-        out[-1].abstract = abstract if needs_abstract else None
-    return out
+    """Resolution keys for every staged row (new sightings, no paper yet)."""
+    return [_keys(row) for row in table.select(_KEY_COLUMNS).to_pylist()]
 
 
 def sketch_rows(table: pa.Table, paper_ids: Sequence[str]) -> pa.Table:
@@ -152,267 +219,178 @@ def sketch_rows(table: pa.Table, paper_ids: Sequence[str]) -> pa.Table:
     )
 
 
-# --- union-find with vetoes -----------------------------------------------------------------
+def block_rows(keys: Iterable[Keys]) -> pa.Table:
+    """`title_blocks` rows for the given sightings."""
+    sids, blocks = [], []
+    for k in keys:
+        for b in k.blocks:
+            sids.append(k.sighting_id)
+            blocks.append(b)
+    return pa.table({"sighting_id": pa.array(sids, pa.string()),
+                     "block": pa.array(blocks, type=pa.uint64())})
+
+
+# --- union-find with vetoes -------------------------------------------------------------------
 
 
 @dataclass(slots=True)
 class _Group:
-    arxiv_ids: set[str] = field(default_factory=set)
-    dois: set[str] = field(default_factory=set)
-    years: set[int] = field(default_factory=set)
-    surnames: set[str] = field(default_factory=set)
-    papers: set[str] = field(default_factory=set)
+    arxiv_ids: set[str]
+    dois: set[str]
+    years: set[int]
+    surnames: set[str]
+    members: set[str]
+    forbidden: set[str]
 
 
 class _Groups:
-    """Union-find over sightings ("s", idx) and existing papers ("p", id), with vetoes."""
+    """Union-find over sighting ids; each root carries what its group knows, for vetoes."""
 
-    def __init__(self) -> None:
-        self.parent: dict[tuple[str, object], tuple[str, object]] = {}
-        self.info: dict[tuple[str, object], _Group] = {}
+    def __init__(self, keys: Iterable[Keys], not_same: dict[str, set[str]]) -> None:
+        self.parent: dict[str, str] = {}
+        self.info: dict[str, _Group] = {}
+        for k in keys:
+            self.parent[k.sighting_id] = k.sighting_id
+            self.info[k.sighting_id] = _Group(
+                {k.arxiv_id} if k.arxiv_id else set(), {k.doi} if k.doi else set(),
+                {k.year} if k.year else set(), set(k.surnames), {k.sighting_id},
+                set(not_same.get(k.sighting_id, ())),
+            )
 
-    def add(self, node: tuple[str, object], group: _Group) -> None:
-        if node not in self.parent:
-            self.parent[node] = node
-            self.info[node] = group
-
-    def find(self, node: tuple[str, object]) -> tuple[str, object]:
+    def find(self, node: str) -> str:
         while self.parent[node] != node:
             self.parent[node] = self.parent[self.parent[node]]
             node = self.parent[node]
         return node
 
-    def vetoed(self, a: tuple[str, object], b: tuple[str, object], rule: str) -> bool:
-        ga, gb = self.info[self.find(a)], self.info[self.find(b)]
+    def vetoed(self, ga: _Group, gb: _Group, rule: str) -> bool:
+        if ga.forbidden & gb.members or gb.forbidden & ga.members:
+            return True
         if ga.arxiv_ids and gb.arxiv_ids and ga.arxiv_ids != gb.arxiv_ids:
             return True
-        if ga.dois and gb.dois and not (ga.dois & gb.dois) and rule != "arxiv_id":
+        if rule != "arxiv_id" and ga.dois and gb.dois and not ga.dois & gb.dois:
             return True
-        if rule != "title":
+        if rule not in _SOFT_RULES:
             return False
         if ga.years and gb.years and min(abs(x - y) for x in ga.years for y in gb.years) > 1:
             return True
-        return bool(ga.surnames and gb.surnames and not (ga.surnames & gb.surnames))
+        return bool(ga.surnames and gb.surnames and not ga.surnames & gb.surnames)
 
-    def union(self, a: tuple[str, object], b: tuple[str, object], rule: str) -> bool:
+    def union(self, a: str, b: str, rule: str) -> bool:
         ra, rb = self.find(a), self.find(b)
-        if ra == rb or self.vetoed(a, b, rule):
+        if ra == rb or self.vetoed(self.info[ra], self.info[rb], rule):
             return False
-        keep, drop = sorted((ra, rb), key=repr)
-        self.parent[drop] = keep
-        gk, gd = self.info[keep], self.info.pop(drop)
-        gk.arxiv_ids |= gd.arxiv_ids
-        gk.dois |= gd.dois
-        gk.years |= gd.years
-        gk.surnames |= gd.surnames
-        gk.papers |= gd.papers
+        if len(self.info[ra].members) < len(self.info[rb].members):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        keep, drop = self.info[ra], self.info.pop(rb)
+        keep.arxiv_ids |= drop.arxiv_ids
+        keep.dois |= drop.dois
+        keep.years |= drop.years
+        keep.surnames |= drop.surnames
+        keep.members |= drop.members
+        keep.forbidden |= drop.forbidden
         return True
 
 
-def _sighting_group(k: Keys) -> _Group:
-    return _Group(
-        arxiv_ids={k.arxiv_id} if k.arxiv_id else set(),
-        dois={k.doi} if k.doi else set(),
-        years={k.year} if k.year else set(),
-        surnames=set(k.surnames),
-    )
+# --- edges among the sightings being resolved ---------------------------------------------------
+
+Edge = tuple[float, str, str]  # (score, sighting a, sighting b), a < b
 
 
-# --- matching against the warehouse ------------------------------------------------------------
+def _exact_edges(keys: list[Keys], attr: str) -> list[list[str]]:
+    """Groups of sighting ids sharing a value of `attr`, each sorted, groups in value order."""
+    by_value: dict[str, list[str]] = {}
+    for k in keys:
+        value = getattr(k, attr)
+        if value:
+            by_value.setdefault(value, []).append(k.sighting_id)
+    return [sorted(ids) for _, ids in sorted(by_value.items()) if len(ids) > 1]
 
 
-@dataclass(slots=True)
-class _Existing:
-    paper_id: str
-    arxiv_id: str | None
-    doi: str | None
-    year: int | None
-    surnames: frozenset[str]
-    first_seen: str
+def _bucket_pairs(buckets: dict[int, list[Keys]], min_shared: int) -> set[tuple[str, str]]:
+    counts: dict[tuple[str, str], int] = {}
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        ids = sorted({m.sighting_id for m in members})
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                counts[(a, b)] = counts.get((a, b), 0) + 1
+    return {pair for pair, n in counts.items() if n >= min_shared}
 
 
-def _lookup(
-    con: Connection, keys: list[Keys]
-) -> tuple[list[tuple[int, str, str, float]], dict[str, _Existing]]:
-    """Edges (idx, paper_id, rule, score) from new sightings to existing papers."""
-    key_table = pa.table(
-        {
-            "idx": [k.idx for k in keys],
-            "arxiv_id": [k.arxiv_id for k in keys],
-            "doi": [k.doi for k in keys],
-            "title_key": [k.title_key for k in keys],
-        }
-    )
-    con.register("resolve_keys", key_table)
-    try:
-        rows = con.execute(load_sql("find_candidates.sql")).fetchall()
-    finally:
-        con.unregister("resolve_keys")
-    edges = [(int(r[0]), str(r[1]), str(r[2]), 1.0) for r in rows]
-    edges += _abstract_edges(con, keys)
-    return edges, _papers(con, {e[1] for e in edges})
-
-
-def _abstract_edges(con: Connection, keys: list[Keys]) -> list[tuple[int, str, str, float]]:
-    wanted = [k for k in keys if k.abstract]
-    if not wanted:
-        return []
-    idxs, hashes = [], []
-    for k in wanted:
-        for h in sketch(k.shingles):
-            idxs.append(k.idx)
-            hashes.append(h)
-    probe = pa.table({"idx": idxs, "h": pa.array(hashes, type=pa.uint64())})
-    con.register("resolve_sketch", probe)
-    try:
-        rows = con.execute(load_sql("find_abstract_candidates.sql")).fetchall()
-    finally:
-        con.unregister("resolve_sketch")
-    by_idx = {k.idx: k for k in wanted}
+def _similar_title_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]:
+    buckets: dict[int, list[Keys]] = {}
+    for k in keys:
+        for block in k.blocks:
+            buckets.setdefault(block, []).append(k)
     edges = []
-    for idx, paper_id, abstract in rows:
-        score = similar_abstracts(by_idx[int(idx)].shingles, shingles(abstract))
+    for a, b in _bucket_pairs(buckets, 1):
+        ka, kb = by_id[a], by_id[b]
+        if ka.title_key == kb.title_key or not ka.surnames & kb.surnames:
+            continue
+        score = similar_titles(ka.title_key, kb.title_key)
         if score:
-            edges.append((int(idx), str(paper_id), "abstract", score))
+            edges.append((round(score, 6), a, b))
     return edges
 
 
-def _papers(con: Connection, ids: Iterable[str]) -> dict[str, _Existing]:
-    id_list = sorted(ids)
-    if not id_list:
-        return {}
-    rows = con.execute(load_sql("get_papers_for_resolution.sql"), [id_list]).fetchall()
-    return {
-        r[0]: _Existing(
-            paper_id=r[0],
-            arxiv_id=r[1],
-            doi=r[2],
-            year=r[3],
-            surnames=frozenset(s for s in map(surname, r[4] or []) if s),
-            first_seen=str(r[5]),
-        )
-        for r in rows
-    }
-
-
-# --- the resolver -----------------------------------------------------------------------------
-
-
-def resolve(con: Connection, table: pa.Table) -> Resolution:
-    """Assign a paper to every staged row of `table` (new sightings only).
-
-    Reads the warehouse through `con` (inside the load transaction); writes nothing.
-    """
-    keys = keys_of(table)
-    groups = _Groups()
+def _abstract_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]:
+    buckets: dict[int, list[Keys]] = {}
     for k in keys:
-        groups.add(("s", k.idx), _sighting_group(k))
-    edges, existing = _lookup(con, keys)
-    for paper in existing.values():
-        groups.add(("p", paper.paper_id), _paper_group(paper))
-    first_edge: dict[int, Decision] = {}
-    for rule in ("arxiv_id", "doi", "title", "abstract"):
-        for a, b, score, matched in _rule_edges(rule, keys, edges):
+        for h in k.sketch:
+            buckets.setdefault(h, []).append(k)
+    cache: dict[str, frozenset[int]] = {}
+    edges = []
+    for a, b in _bucket_pairs(buckets, 2):
+        ka, kb = by_id[a], by_id[b]
+        if not (ka.abstract_only or kb.abstract_only):
+            continue
+        sa = cache.setdefault(a, shingles(ka.abstract))
+        sb = cache.setdefault(b, shingles(kb.abstract))
+        score = similar_abstracts(sa, sb)
+        if score:
+            edges.append((round(score, 6), a, b))
+    return edges
+
+
+# --- the canonical resolution of a closed set of sightings --------------------------------------
+
+
+@dataclass(slots=True)
+class Marks:
+    """A user's durable corrections, by sighting id."""
+
+    same: list[tuple[str, str]] = field(default_factory=list)
+    not_same: dict[str, set[str]] = field(default_factory=dict)
+
+
+def cluster(keys: list[Keys], marks: Marks) -> tuple[_Groups, dict[str, Decision]]:
+    """Partition `keys` by the rules, tier by tier, in a fixed order. Returns the groups and,
+    per sighting, the first edge that joined it to its group."""
+    by_id = {k.sighting_id: k for k in keys}
+    groups = _Groups(keys, marks.not_same)
+    joined: dict[str, Decision] = {}
+
+    def apply(rule: str, edges: Iterable[Edge]) -> None:
+        for score, a, b in edges:
             if groups.union(a, b, rule):
-                for node in (a, b):
-                    if node[0] == "s" and isinstance(node[1], int):
-                        first_edge.setdefault(node[1], Decision(rule, score, matched))
-    return _assign(con, keys, groups, existing, first_edge)
+                joined.setdefault(b, Decision(rule, score, a))
+                joined.setdefault(a, Decision(rule, score, b))
+
+    same = {(min(p), max(p)) for p in marks.same if p[0] in by_id and p[1] in by_id}
+    apply("user", sorted((1.0, a, b) for a, b in same))
+    for rule, attr in _EXACT_RULES.items():
+        for ids in _exact_edges(keys, attr):
+            apply(rule, ((1.0, a, b) for a in ids for b in ids if a < b))
+    apply("similar_title", sorted(_similar_title_edges(keys, by_id), key=_edge_order))
+    apply("abstract", sorted(_abstract_edges(keys, by_id), key=_edge_order))
+    return groups, joined
 
 
-def _paper_group(paper: _Existing) -> _Group:
-    return _Group(
-        arxiv_ids={paper.arxiv_id} if paper.arxiv_id else set(),
-        dois={paper.doi} if paper.doi else set(),
-        years={paper.year} if paper.year else set(),
-        surnames=set(paper.surnames),
-        papers={paper.paper_id},
-    )
-
-
-Node = tuple[str, object]
-
-
-def _rule_edges(
-    rule: str, keys: list[Keys], existing: list[tuple[int, str, str, float]]
-) -> list[tuple[Node, Node, float, str | None]]:
-    """Edges for one rule: batch-internal ones, then ones to existing papers, in a fixed order."""
-    out: list[tuple[Node, Node, float, str | None]] = []
-    if rule == "abstract":
-        out += _batch_abstract_edges(keys)
-    else:
-        attr = {"arxiv_id": "arxiv_id", "doi": "doi", "title": "title_key"}[rule]
-        first: dict[str, Keys] = {}
-        for k in sorted(keys, key=lambda k: k.sighting_id):
-            value = getattr(k, attr)
-            if value is None:
-                continue
-            if value in first:
-                out.append(
-                    (
-                        ("s", first[value].idx),
-                        ("s", k.idx),
-                        _RULE_SCORE[rule],
-                        first[value].sighting_id,
-                    )
-                )
-            else:
-                first[value] = k
-    for idx, paper_id, edge_rule, score in existing:
-        if edge_rule == rule:
-            out.append((("s", idx), ("p", paper_id), score, paper_id))
-    return out
-
-
-def _batch_abstract_edges(keys: list[Keys]) -> list[tuple[Node, Node, float, str | None]]:
-    """Abstract-only sightings against every batch sighting with an abstract."""
-    index: dict[int, list[Keys]] = {}
-    for k in keys:
-        for h in sketch(k.shingles):
-            index.setdefault(h, []).append(k)
-    out: list[tuple[Node, Node, float, str | None]] = []
-    for k in sorted((k for k in keys if k.abstract), key=lambda k: k.sighting_id):
-        counts: dict[int, int] = {}
-        for h in sketch(k.shingles):
-            for other in index.get(h, ()):
-                if other.idx != k.idx:
-                    counts[other.idx] = counts.get(other.idx, 0) + 1
-        for other_idx in sorted(counts, key=lambda i: keys[i].sighting_id):
-            other = keys[other_idx]
-            score = similar_abstracts(k.shingles, other.shingles) if counts[other_idx] >= 2 else 0.0
-            if score:
-                out.append((("s", other.idx), ("s", k.idx), score, other.sighting_id))
-    return out
-
-
-def _assign(
-    con: Connection,
-    keys: list[Keys],
-    groups: _Groups,
-    existing: dict[str, _Existing],
-    first_edge: dict[int, Decision],
-) -> Resolution:
-    members: dict[Node, list[Keys]] = {}
-    for k in keys:
-        members.setdefault(groups.find(("s", k.idx)), []).append(k)
-    paper_ids = [""] * len(keys)
-    decisions = [Decision("new", 1.0, None)] * len(keys)
-    merged: dict[str, str] = {}
-    new_papers: set[str] = set()
-    for root, group_keys in members.items():
-        papers = sorted(groups.info[root].papers, key=lambda p: (existing[p].first_seen, p))
-        if papers:
-            paper_id = papers[0]
-            merged.update({loser: paper_id for loser in papers[1:]})
-        else:
-            paper_id = _new_paper_id(con, group_keys, new_papers)
-            new_papers.add(paper_id)
-        founder = None if papers else min(group_keys, key=_key_rank).idx
-        for k in group_keys:
-            paper_ids[k.idx] = paper_id
-            if k.idx != founder and k.idx in first_edge:
-                decisions[k.idx] = first_edge[k.idx]
-    return Resolution(paper_ids, decisions, merged, new_papers)
+def _edge_order(edge: Edge) -> tuple[float, str, str]:
+    return -edge[0], edge[1], edge[2]
 
 
 def _key_rank(k: Keys) -> tuple[int, str]:
@@ -427,15 +405,208 @@ def _key_rank(k: Keys) -> tuple[int, str]:
     return 4, "sighting:" + k.sighting_id
 
 
-def _new_paper_id(con: Connection, group: list[Keys], taken: set[str]) -> str:
-    """`pf_` + 16 hex of the group's strongest key; suffixed if that id is already used."""
-    base = "pf_" + hashlib.sha256(min(_key_rank(k) for k in group)[1].encode()).hexdigest()[:16]
-    candidate, n = base, 1
-    while candidate in taken or _paper_exists(con, candidate):
-        n += 1
-        candidate = f"{base}_{n}"
-    return candidate
+# --- reading the warehouse ------------------------------------------------------------------------
 
 
-def _paper_exists(con: Connection, paper_id: str) -> bool:
-    return con.execute(load_sql("paper_exists.sql"), [paper_id, paper_id]).fetchone() is not None
+def _run(con: Connection, sql_name: str, tables: dict[str, pa.Table]) -> pa.Table:
+    """Run one .sql file against registered Arrow tables; the result as Arrow."""
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        return con.execute(load_sql(sql_name)).fetch_arrow_table()
+    finally:
+        for name in tables:
+            con.unregister(name)
+
+
+def _probe_tables(keys: Sequence[Keys]) -> dict[str, pa.Table]:
+    sids: list[str] = []
+    hashes: list[int] = []
+    for k in keys:
+        sids += [k.sighting_id] * len(k.sketch)
+        hashes += k.sketch
+    probe = pa.table({
+        "sighting_id": pa.array([k.sighting_id for k in keys], pa.string()),
+        "arxiv_id": pa.array([k.arxiv_id for k in keys], pa.string()),
+        "doi": pa.array([k.doi for k in keys], pa.string()),
+        "title_key": pa.array([k.title_key for k in keys], pa.string()),
+    })
+    sketches = pa.table({"sighting_id": pa.array(sids, pa.string()),
+                         "h": pa.array(hashes, pa.uint64())})
+    return {"resolve_probe": probe, "resolve_probe_blocks": block_rows(keys),
+            "resolve_probe_sketch": sketches}
+
+
+def _find_papers(con: Connection, keys: Sequence[Keys]) -> set[str]:
+    """Papers holding a sighting that shares a blocking key (or a user mark) with `keys`."""
+    if not keys:
+        return set()
+    found = _run(con, "resolve_find_papers.sql", _probe_tables(keys))
+    return set(found.column("paper_id").to_pylist())
+
+
+def _sightings_of(con: Connection, paper_ids: set[str]) -> list[Keys]:
+    ids = pa.table({"paper_id": pa.array(sorted(paper_ids), pa.string())})
+    rows = _run(con, "resolve_get_sightings.sql", {"resolve_papers": ids}).to_pylist()
+    return [_keys(row, row["sketch"] or []) for row in rows]
+
+
+def _closure(con: Connection, start: Sequence[Keys], known: set[str]) -> list[Keys]:
+    """Existing sightings reachable from `start` over blocking keys, whole papers at a time.
+
+    `known` is the set of papers already included. Stops after MAX_ROUNDS (a part of the
+    candidate graph that large is resolved from what was reached; docs/resolution.md).
+    """
+    reached: list[Keys] = []
+    frontier = list(start)
+    for _ in range(MAX_ROUNDS):
+        found = _find_papers(con, frontier) - known
+        if not found:
+            break
+        known |= found
+        frontier = _sightings_of(con, found)
+        reached += frontier
+    return reached
+
+
+def _marks(con: Connection, sighting_ids: list[str]) -> Marks:
+    ids = pa.table({"sighting_id": pa.array(sighting_ids, pa.string())})
+    rows = _run(con, "resolve_get_marks.sql", {"resolve_ids": ids}).to_pylist()
+    marks = Marks()
+    for row in rows:
+        a, b = str(row["sighting_a"]), str(row["sighting_b"])
+        if row["kind"] == "same":
+            marks.same.append((a, b))
+        else:
+            marks.not_same.setdefault(a, set()).add(b)
+            marks.not_same.setdefault(b, set()).add(a)
+    return marks
+
+
+def _first_seen(con: Connection, paper_ids: Iterable[str]) -> dict[str, str]:
+    ids = pa.table({"paper_id": pa.array(sorted(paper_ids), pa.string())})
+    rows = _run(con, "resolve_get_first_seen.sql", {"resolve_papers": ids}).to_pylist()
+    return {str(r["paper_id"]): str(r["first_seen_at"]) for r in rows}
+
+
+def _taken(con: Connection, candidates: Iterable[str]) -> set[str]:
+    ids = pa.table({"paper_id": pa.array(sorted(set(candidates)), pa.string())})
+    rows = _run(con, "resolve_find_taken_ids.sql", {"resolve_papers": ids})
+    return set(rows.column("paper_id").to_pylist())
+
+
+# --- ids: existing papers keep theirs, new groups get one from their strongest key ------------
+
+
+def _homes(clusters: dict[str, list[Keys]]) -> dict[str, str]:
+    """Existing paper -> the cluster root holding most of its sightings (ties: lowest id)."""
+    counts: dict[str, dict[str, int]] = {}
+    for root, members in clusters.items():
+        for k in members:
+            if k.paper_id:
+                per = counts.setdefault(k.paper_id, {})
+                per[root] = per.get(root, 0) + 1
+    first = {root: members[0].sighting_id for root, members in clusters.items()}
+    return {
+        paper: min(per, key=lambda r: (-per[r], first[r])) for paper, per in counts.items()
+    }
+
+
+def _new_ids(con: Connection, groups: list[list[Keys]]) -> list[str]:
+    """`pf_` + 16 hex of each group's strongest key; suffixed when that id is already used."""
+    bases = [
+        "pf_" + hashlib.sha256(min(_key_rank(k) for k in g)[1].encode()).hexdigest()[:16]
+        for g in groups
+    ]
+    taken = _taken(con, bases)
+    out = []
+    for base in bases:
+        candidate, n = base, 1
+        while candidate in taken or (candidate != base and _taken(con, [candidate])):
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _paper_ids(
+    con: Connection, clusters: dict[str, list[Keys]]
+) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """(cluster root -> paper id, merged loser -> survivor, new paper ids)."""
+    homes = _homes(clusters)
+    first_seen = _first_seen(con, homes)
+    by_root: dict[str, list[str]] = {}
+    for paper, root in homes.items():
+        by_root.setdefault(root, []).append(paper)
+    pid: dict[str, str] = {}
+    merged: dict[str, str] = {}
+    for root, papers in by_root.items():
+        papers.sort(key=lambda p: (first_seen.get(p, ""), p))
+        pid[root] = papers[0]
+        merged.update({loser: papers[0] for loser in papers[1:]})
+    orphans = sorted(
+        (r for r in clusters if r not in pid), key=lambda r: clusters[r][0].sighting_id
+    )
+    fresh = _new_ids(con, [clusters[r] for r in orphans])
+    pid.update(zip(orphans, fresh, strict=True))
+    return pid, merged, set(fresh)
+
+
+# --- the resolver ---------------------------------------------------------------------------------
+
+
+def resolve(con: Connection, table: pa.Table) -> Resolution:
+    """Assign a paper to every staged row of `table` (new sightings only).
+
+    Re-resolves, canonically, every existing sighting connected to the new ones; reads the
+    warehouse through `con` (inside the load transaction) and writes nothing.
+    """
+    new = keys_of(table)
+    existing = _closure(con, new, set())
+    return _resolve(con, new, existing)
+
+
+def resolve_papers(con: Connection, paper_ids: Iterable[str]) -> Resolution:
+    """Re-resolve existing papers (and everything connected to them), e.g. after a user mark."""
+    known = set(paper_ids)
+    start = _sightings_of(con, known)
+    return _resolve(con, [], start + _closure(con, start, known))
+
+
+def _resolve(con: Connection, new: list[Keys], existing: list[Keys]) -> Resolution:
+    every = new + existing
+    groups, joined = cluster(every, _marks(con, [k.sighting_id for k in every]))
+    clusters: dict[str, list[Keys]] = {}
+    for k in sorted(every, key=lambda k: k.sighting_id):
+        clusters.setdefault(groups.find(k.sighting_id), []).append(k)
+    pid, merged, fresh = _paper_ids(con, clusters)
+    paper_of = {k.sighting_id: pid[root] for root, members in clusters.items() for k in members}
+    founders = {min(m, key=_key_rank).sighting_id for r, m in clusters.items() if pid[r] in fresh}
+
+    def decision(sid: str) -> Decision:
+        if sid in founders or sid not in joined:
+            return Decision("new", 1.0, None)
+        return joined[sid]
+
+    moved = {
+        k.sighting_id: (paper_of[k.sighting_id], decision(k.sighting_id))
+        for k in existing
+        if paper_of[k.sighting_id] != k.paper_id
+    }
+    touched = {paper_of[k.sighting_id] for k in new} | {p for p, _ in moved.values()}
+    touched |= {k.paper_id for k in existing if k.sighting_id in moved and k.paper_id}
+    return Resolution(
+        paper_ids=[paper_of[k.sighting_id] for k in new],
+        decisions=[decision(k.sighting_id) for k in new],
+        merged=merged,
+        new_papers=fresh,
+        moved=moved,
+        touched=touched - set(merged),
+    )
+
+
+def backfill_blocks(con: Connection) -> pa.Table:
+    """`title_blocks` rows for sightings loaded before schema v2 (empty once it has rows)."""
+    rows = con.execute(load_sql("resolve_find_unblocked.sql")).fetch_arrow_table().to_pylist()
+    return block_rows(_keys(row, []) for row in rows)

@@ -1,0 +1,1 @@
+"""Benchmarks: pipeline throughput (`python -m bench.run`) and entity resolution at scale."""

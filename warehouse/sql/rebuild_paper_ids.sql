@@ -1,0 +1,1 @@
+SELECT DISTINCT paper_id FROM sightings ORDER BY paper_id;

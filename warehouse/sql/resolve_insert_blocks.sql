@@ -1,0 +1,1 @@
+INSERT INTO title_blocks BY NAME SELECT * FROM stage_blocks;
