@@ -374,7 +374,8 @@ def stored_pages(
     if not db_path.exists():
         return []
     with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
-        rows = con.execute(load_sql("get_stored_pages.sql"), {"source": source, "since": since}).fetchall()
+        params = {"source": source, "since": since}
+        rows = con.execute(load_sql("get_stored_pages.sql"), params).fetchall()
     return [StoredPage(*row) for row in rows]
 
 
