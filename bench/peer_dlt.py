@@ -63,7 +63,9 @@ def run(urls: list[str], db: Path, workdir: Path, concurrency: int) -> dict[str,
     )
     # parquet is dlt's recommended format for DuckDB; the default (insert_values) is ~5x slower.
     pipeline.run(pages | papers, loader_file_format="parquet")
-    steps = {s.step: (s.finished_at - s.started_at).total_seconds() for s in pipeline.last_trace.steps}
+    steps = {
+        s.step: (s.finished_at - s.started_at).total_seconds() for s in pipeline.last_trace.steps
+    }
     with pipeline.sql_client() as client:
         count = client.execute_sql("SELECT count(*) FROM papers")[0][0]
     return {

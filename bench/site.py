@@ -29,7 +29,6 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, timedelta
 from email.utils import formatdate
 from pathlib import Path
@@ -39,7 +38,6 @@ from flows.demo_site.pagegen import (
     Paper,
     daily_papers_page,
     day_heading,
-    dumps,
     island,
     item_json,
     props_json,
@@ -104,7 +102,9 @@ def build_site(days: int, out: Path) -> Path:
         count = rng.randint(*PAPERS_PER_DAY)
         relist_n = int(count * RELIST_SHARE) if recent else 0
         pool = [p for papers in recent for p in papers]
-        again = [later(rng, p, rng.randint(1, 3)) for p in rng.sample(pool, min(relist_n, len(pool)))]
+        again = [
+            later(rng, p, rng.randint(1, 3)) for p in rng.sample(pool, min(relist_n, len(pool)))
+        ]
         fresh = _new_papers(rng, index, count - len(again))
         papers = ranked(fresh + again)
         recent.append(fresh)

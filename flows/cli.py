@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["table", "csv", "json"], default="table")
     st = sub.add_parser("status", parents=[common], help="last runs, counts and failures")
     st.add_argument("--limit", type=_positive, default=10)
+    se = sub.add_parser("search", parents=[common], help="full-text search of titles and abstracts")
+    se.add_argument("text")
+    se.add_argument("--limit", type=_positive, default=10)
+    se.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    ex = sub.add_parser(
+        "export", parents=[common], help="write every table to files for other tools"
+    )
+    ex.add_argument("dir", type=Path, metavar="DIR")
+    ex.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     rp = sub.add_parser("reparse", parents=[common], help="parse stored pages again (no network)")
     rp.add_argument("--source", help="only this source's pages")
     rp.add_argument("--since", type=_date, help="only pages fetched on or after this date")
@@ -122,11 +131,9 @@ def _add_fetch_options(p: argparse.ArgumentParser, base: str) -> None:
 
 
 def _add_import(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
-    from parsers import FORMATS
-
     imp = sub.add_parser("import", parents=[common], help="import saved pages (HTML or text)")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    imp.add_argument("--format", choices=sorted(FORMATS), help="skip format detection")
+    imp.add_argument("--format", help="skip detection: hf-papers-html, scholarfeed-text, …")
     imp.add_argument(
         "--as-of", type=_date, help="capture date for dates without a year (default: file mtime)"
     )

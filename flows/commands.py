@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.errors import UsageError
 from flows.settings import Settings
-from warehouse.load import LoadResult
+
+if TYPE_CHECKING:
+    from warehouse.load import LoadResult
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 MAX_DAYS = 366
@@ -123,16 +126,17 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     fmt, urls = SOURCE_URLS[args.source](args)
     settings = page_budget(args, settings)
     params = {"source": args.source, "urls": len(urls), "base_url": args.base_url}
-    result = _run_quietly(
-        lambda: ingest(args.source, fmt, urls, args.base_url, new_run_id(), settings, params)
-    )
+    result = ingest(args.source, fmt, urls, args.base_url, new_run_id(), settings, params)
     return _report(result)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from flows.cli import new_run_id
     from flows.ingest import import_pages
+    from parsers import FORMATS
 
+    if args.format is not None and args.format not in FORMATS:
+        raise UsageError(f"unknown format {args.format!r}; one of {', '.join(sorted(FORMATS))}")
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
@@ -141,20 +145,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         "format": args.format,
         "as_of": str(args.as_of),
     }
-    result = _run_quietly(
-        lambda: import_pages(
-            list(args.paths), args.format, args.as_of, new_run_id(), settings, params
-        )
-    )
+    result = import_pages(list(args.paths), args.format, args.as_of, new_run_id(), settings, params)
     return _report(result)
-
-
-def _run_quietly(run: object) -> LoadResult:
-    """Run a flow; Prefect's own failure logging is kept off the user's terminal."""
-    assert callable(run)
-    result = run()
-    assert isinstance(result, LoadResult)
-    return result
 
 
 def _report(result: LoadResult) -> int:
@@ -226,6 +218,22 @@ def _cell(value: object, width: int) -> str:
     text = "NULL" if value is None else str(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.query import search
+
+    result = search(settings.db_path, args.text, limit=args.limit)
+    print(format_rows(result.columns, result.rows, args.format))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.query import export
+
+    for path in export(settings.db_path, args.dir, fmt=args.format):
+        print(path)
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,60 +3,57 @@ limits, so a hostile page can at worst fail its own parse (reliability.md §0.5,
 
 Design
 ------
-`ParseSandbox` owns `workers` long-lived child processes (2 by default: one per core). They are
-started from a *forkserver* (never `fork` from a threaded Prefect process) whose preloaded
-modules include `parsers` and selectolax, so a worker, and each replacement after a kill, starts
-in a few milliseconds: the import cost is paid once per forkserver, not per page or per worker.
-Each worker talks to the parent over its own pipe, one page at a time:
+`ParseSandbox` owns `workers` long-lived child processes (2 by default: one per core). Each is
+a fresh interpreter started with `subprocess` (exec, like multiprocessing's "spawn": never a
+fork of the threaded Prefect process, and unlike "spawn"/"forkserver" it never re-imports the
+parent's `__main__`, e.g. the Prefect CLI). A worker imports the parsers once (~0.3 s), says
+hello, then parses page after page, so start-up is paid once per worker, not per page. Each
+worker has its own socket pair to the parent and handles one page at a time:
 
-    parent --(fmt, body, url, fetched_at)--> worker --(ListingPage | ParseError | crash)--> parent
+    parent --(seq, fmt, body, url, fetched_at)--> worker --(seq, ListingPage | ParseError)--> parent
 
-`parse_many` hands the next page to whichever worker is idle and waits on all pipes and process
-sentinels at once, so both cores stay busy; `parse` is the one-page form and has the
-`PageParser` signature of `flows.pipeline`, so `parse_pages(..., parse=sandbox.parse)` works.
-`prepared(items)` parses a batch on every worker first and returns a `PageParser` that serves
-those results (the way to get both cores out of the page-at-a-time pipeline loop).
+`parse_many` hands the next page to whichever worker is idle and waits on every worker at once,
+so both cores stay busy; `parse` is the one-page form with the `PageParser` signature of
+`flows.pipeline` (`parse_pages(..., parse=sandbox.parse)`). `prepared(items)` parses a batch
+on every worker first and returns a `PageParser` serving those results: the way to use both
+cores from the page-at-a-time pipeline loop.
 
 Limits, and what happens to the page
 ------------------------------------
-=======================  ==========================================  ===========================
-limit                    where and how                               the page's outcome
-=======================  ==========================================  ===========================
-body size                parent, before sending (`max_page_bytes`,   ParseError "too_large"
-                         settings.max_page_bytes, 20 MiB)
-unknown format           parent, before sending                      ParseError "unknown_format"
-wall clock               parent: deadline per page from dispatch     ParseError "timeout"; the
-                         (`timeout_s`, settings.parse_timeout_s,     worker is SIGKILLed and
-                         20 s)                                       replaced
-address space            child: RLIMIT_AS (`memory_bytes`, 1.5 GiB)  MemoryError -> "crash", the
-                                                                     worker exits and is replaced
-CPU (backstop)           child: RLIMIT_CPU re-armed before each      SIGXCPU kills the worker ->
-                         page to used + timeout + 5 s; only bites    "crash"; it also ends an
-                         if the parent is stuck or gone              orphaned worker
-dead worker              parent: pipe EOF / sentinel (segfault,      ParseError "crash" naming
-                         SIGKILL, OOM killer, rlimit)                the signal; replaced
-unexpected exception     child: anything but ParseError from a       ParseError "crash" (a parser
-                         parser, or a non-ListingPage result         bug: report it); the worker
-                                                                     lives on
-=======================  ==========================================  ===========================
+- Body size, in the parent before sending (`max_page_bytes` = settings.max_page_bytes,
+  20 MiB): ParseError "too_large". An unknown format: "unknown_format".
+- Wall clock, in the parent, from dispatch (`timeout_s` = settings.parse_timeout_s, 20 s):
+  the worker is SIGKILLed and replaced; the page gets ParseError "timeout".
+- Address space, in the worker: RLIMIT_AS (`memory_bytes`, 1.5 GiB). A MemoryError is
+  ParseError "crash" and the worker exits and is replaced (native code that dies on a failed
+  allocation is a dead worker, below).
+- CPU, in the worker, a backstop: RLIMIT_CPU is re-armed before each page to the CPU used so
+  far + timeout + 5 s. It only bites if the parent is stuck or gone (SIGXCPU ends the worker).
+- A dead worker (segfault, SIGKILL, OOM killer, rlimit): the parent sees EOF on its pipe; the
+  page gets ParseError "crash" naming the signal, and the worker is replaced.
+- A parser that raises anything but ParseError, or returns something other than a ListingPage,
+  has a bug: ParseError "crash" with the exception and where it was raised; the worker lives on.
 
-Only the page being parsed by a worker that dies or times out fails; every other page in the
-batch is parsed by the surviving or replacement workers. Core dumps are disabled in the
-workers (RLIMIT_CORE 0), and workers ignore SIGINT (Ctrl-C is the parent's to handle). A
-worker whose parent disappears gets EOF on its pipe and exits; one stuck in native code is
-ended by the CPU backstop.
+Only the page on a worker that dies or times out fails; every other page in the batch is
+parsed by the surviving and replacement workers (replacements start in the background while
+the others keep parsing). Workers have core dumps off (RLIMIT_CORE 0) and ignore SIGINT
+(Ctrl-C is the parent's). A worker whose parent has gone gets EOF on its pipe and exits; one
+stuck in native code is ended by the CPU backstop. `SandboxError` is raised only when workers
+cannot start at all (an import error, a memory limit too small for the interpreter).
 
 Results come back pickled and are unpickled with an allow-list (`ListingPage`, `Entry`, dates,
-`ParseError` classes); a worker that sends anything else is treated as crashed. The sandbox
-contains failures (hangs, blow-ups, segfaults), it is not a security boundary against a parser
-exploit: the workers run as the same user with the same file access.
+`ParseError` classes); a worker that sends anything else counts as crashed. The sandbox
+contains failures (hangs, blow-ups, segfaults); it is not a security boundary against a parser
+exploit: workers run as the same user with the same file access.
 
 The format table is named by a dotted path (`"parsers:FORMATS"`, or `"pkg.mod:NAME"` naming a
-mapping, or a function returning one, of format name -> `Format` or plain parse function), and
-is imported in the worker, because functions and lambdas do not travel to a forkserver child.
+mapping, or a function returning one, of format name -> `Format` or plain parse function) and
+imported in the worker, because functions and lambdas do not travel to another interpreter.
+Tests use this to register formats that kill, hang or exhaust their worker.
 
-Cost: each page pays a pipe round trip plus pickling its result: see docs/reliability.md
-"Contained parsing" for the measured overhead.
+Cost per page: a socket round trip plus pickling the body one way and the ListingPage back,
+about 0.1-0.3 ms of CPU against 1.5-2.5 ms of parsing; docs/reliability.md "Contained parsing"
+has the measurements.
 """
 
 from __future__ import annotations
@@ -64,12 +61,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import json
 import math
 import multiprocessing
 import os
 import pickle
 import resource
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -117,7 +116,12 @@ def load_formats(path: str) -> _Table:
         obj = obj()
     if not isinstance(obj, Mapping):
         raise TypeError(f"{path} is not a mapping of format name -> Format or parse function")
-    parse = {str(name): getattr(entry, "parse", entry) for name, entry in obj.items()}
+    parse: dict[str, Callable[..., Any]] = {}
+    for name, entry in obj.items():
+        fn = getattr(entry, "parse", entry)
+        if not callable(fn):
+            raise TypeError(f"{path}[{name!r}] is neither a Format nor a parse function")
+        parse[str(name)] = fn
     source = {str(name): str(getattr(entry, "source", name)) for name, entry in obj.items()}
     return _Table(parse, source)
 
@@ -144,11 +148,26 @@ def _arm_cpu(budget_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+_HELLO = b"paperflow-parse-worker ready"
+# The worker is a fresh interpreter (no fork of a threaded parent, no re-import of the
+# parent's __main__): it takes the parent's sys.path, then runs `_worker_entry`.
+_BOOT = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from flows.sandbox import _worker_entry; _worker_entry(sys.argv[2:])"
+)
+
+
+def _worker_entry(argv: list[str]) -> None:
+    fd, formats, memory, cpu = argv
+    _worker_main(Connection(int(fd)), formats, int(memory) or None, int(cpu))
+
+
 def _worker_main(conn: Connection, formats: str, memory_bytes: int | None, cpu_s: int) -> None:
     """Child process: set limits, load the format table once, then parse until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_limits(memory_bytes)
     table = load_formats(formats)
+    conn.send_bytes(_HELLO)
     while True:
         try:
             data = conn.recv_bytes()
@@ -238,18 +257,25 @@ def _loads_reply(data: bytes) -> tuple[int, str, object]:
 # --------------------------------------------------------------------------- the pool
 
 
-class _Worker:
-    __slots__ = ("conn", "proc")
+class SandboxError(RuntimeError):
+    """The sandbox itself cannot work (a worker fails to start): not any one page's fault."""
 
-    def __init__(self, proc: Any, conn: Connection) -> None:
+
+class _Worker:
+    __slots__ = ("conn", "proc", "ready", "started")
+
+    def __init__(self, proc: subprocess.Popen[bytes], conn: Connection) -> None:
         self.proc = proc
         self.conn = conn
+        self.ready = False
+        self.started = time.monotonic()
 
 
 @dataclass(slots=True)
 class _Job:
     index: int
     seq: int
+    started: float
     deadline: float
 
 
@@ -260,7 +286,8 @@ class ParseSandbox:
             page = sandbox.parse("hf-papers-html", body, url, fetched_at)   # or raises ParseError
             results = sandbox.parse_many(items)   # [ListingPage | ParseError], in item order
 
-    One batch runs at a time (calls from several threads take turns).
+    One batch runs at a time (calls from several threads take turns). Raises SandboxError
+    only when workers cannot be started at all.
     """
 
     def __init__(
@@ -271,29 +298,27 @@ class ParseSandbox:
         max_page_bytes: int | None = DEFAULT_MAX_PAGE_BYTES,
         memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
         formats: str = DEFAULT_FORMATS,
-        start_method: str = "forkserver",
+        cpu_limit_s: int | None = None,
+        start_timeout_s: float = 60.0,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
         if timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
-        if start_method == "fork":
-            raise ValueError("fork is unsafe from a threaded process; use forkserver or spawn")
         self.workers = workers
         self.timeout_s = timeout_s
         self.max_page_bytes = max_page_bytes
         self.memory_bytes = memory_bytes
         self.formats = formats
-        self.cpu_s = math.ceil(timeout_s) + CPU_MARGIN_S
+        self.start_timeout_s = start_timeout_s
+        # CPU seconds one page may use before RLIMIT_CPU ends its worker (a backstop).
+        self.cpu_s = cpu_limit_s or math.ceil(timeout_s) + CPU_MARGIN_S
         self._table = load_formats(formats)  # names and sources, checked in the parent
-        self._ctx = multiprocessing.get_context(start_method)
-        if start_method == "forkserver":
-            module = formats.partition(":")[0]
-            self._ctx.set_forkserver_preload(["flows.sandbox", "parsers", module])
         self._pool: list[_Worker] = []
         self._lock = threading.Lock()
         self._seq = 0
         self.restarts = 0  # workers replaced after a timeout or crash, for reports and tests
+        self.timings: list[float] = []  # the last batch: seconds from dispatch to each outcome
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> ParseSandbox:
@@ -315,10 +340,11 @@ class ParseSandbox:
         self.close()
 
     def start(self) -> None:
-        """Start the workers (done by `with`, or on first use)."""
+        """Start the workers and wait until each has loaded the parsers (done by `with`)."""
         with self._lock:
-            while len(self._pool) < self.workers:
-                self._pool.append(self._spawn())
+            self._fill()
+            for slot in range(len(self._pool)):
+                self._await_ready(slot)
 
     def close(self) -> None:
         """Ask every worker to stop; kill those that do not within a second."""
@@ -331,35 +357,70 @@ class ParseSandbox:
                     pass
             deadline = time.monotonic() + 1.0
             for worker in pool:
-                worker.proc.join(max(0.0, deadline - time.monotonic()))
+                try:
+                    worker.proc.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
                 self._discard(worker)
 
+    def _fill(self) -> None:
+        while len(self._pool) < self.workers:
+            self._pool.append(self._spawn())
+
     def _spawn(self) -> _Worker:
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(  # type: ignore[attr-defined]
-            target=_worker_main,
-            args=(child_conn, self.formats, self.memory_bytes, self.cpu_s),
-            name="paperflow-parse",
-            daemon=True,
+        parent_conn, child_conn = multiprocessing.Pipe(duplex=True)
+        fd = child_conn.fileno()
+        args = [json.dumps(sys.path), str(fd), self.formats, str(self.memory_bytes or 0)]
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-c", _BOOT, *args, str(self.cpu_s)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # keep the parent's stdout (CLI output) clean
+            pass_fds=(fd,),
         )
-        proc.start()
         child_conn.close()
         return _Worker(proc, parent_conn)
 
     def _discard(self, worker: _Worker) -> None:
-        if worker.proc.is_alive():
+        if worker.proc.poll() is None:
             worker.proc.kill()
-        worker.proc.join(5)
-        worker.conn.close()
         try:
-            worker.proc.close()
-        except ValueError:  # still running after SIGKILL + 5 s: leave it to the OS
+            worker.proc.wait(5)
+        except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): leave it
             pass
+        worker.conn.close()
 
     def _replace(self, slot: int) -> None:
         self._discard(self._pool[slot])
         self._pool[slot] = self._spawn()
         self.restarts += 1
+
+    def _await_ready(self, slot: int) -> None:
+        worker = self._pool[slot]
+        left = self.start_timeout_s - (time.monotonic() - worker.started)
+        if not worker.ready and not worker.conn.poll(max(0.0, left)):
+            self._start_failed(slot, f"not ready after {self.start_timeout_s:g} s")
+        self._take_ready(slot)
+
+    def _take_ready(self, slot: int) -> None:
+        worker = self._pool[slot]
+        if worker.ready:
+            return
+        try:
+            hello = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            worker.proc.poll()
+            self._start_failed(slot, f"exited ({_describe_exit(worker.proc.poll())})")
+        if hello != _HELLO:
+            self._start_failed(slot, f"said {hello[:80]!r} instead of hello")
+        worker.ready = True
+
+    def _start_failed(self, slot: int, why: str) -> None:
+        self._discard(self._pool[slot])
+        del self._pool[slot]
+        raise SandboxError(
+            f"parser worker failed to start: {why} (formats={self.formats!r}, "
+            f"memory limit {self.memory_bytes} bytes); its stderr has the details"
+        )
 
     # ---------------------------------------------------------------- parsing
 
@@ -378,7 +439,8 @@ class ParseSandbox:
         A call the batch did not cover (another body, url, format or time) is parsed then.
         """
         items = list(items)
-        done = {_key(*item): result for item, result in zip(items, self.parse_many(items))}
+        results = self.parse_many(items)
+        done = {_key(*item): result for item, result in zip(items, results, strict=True)}
 
         def parse(fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
             result = done.get(_key(fmt, body, url, fetched_at))
@@ -401,10 +463,12 @@ class ParseSandbox:
                 todo.append(index)
             else:
                 results[index] = refused
-        with self._lock:
-            while len(self._pool) < self.workers:
-                self._pool.append(self._spawn())
-            self._run_batch(items, todo, results)
+        timings = [0.0] * len(items)
+        if todo:
+            with self._lock:
+                self._fill()
+                self._run_batch(items, todo, results, timings)
+        self.timings = timings
         assert all(r is not None for r in results)
         return results  # type: ignore[return-value]
 
@@ -423,61 +487,79 @@ class ParseSandbox:
         return None
 
     def _run_batch(
-        self, items: list[Item], todo: deque[int], results: list[Result | None]
+        self,
+        items: list[Item],
+        todo: deque[int],
+        results: list[Result | None],
+        timings: list[float],
     ) -> None:
-        busy: dict[int, _Job] = {}  # pool slot -> its job
-        idle = list(range(len(self._pool)))
+        busy: dict[int, _Job] = {}  # pool slot -> the page it is parsing
+        idle = [slot for slot, w in enumerate(self._pool) if w.ready]
+        starting = {slot for slot, w in enumerate(self._pool) if not w.ready}
+        resent: set[int] = set()
         while todo or busy:
             while todo and idle:
-                slot = idle.pop()
-                index = todo.popleft()
+                slot, index = idle.pop(), todo.popleft()
                 job = self._dispatch(slot, index, items[index])
-                if job is None:
-                    results[index] = self._died(items[index], slot, "before it took the page")
-                    idle.append(slot)
-                else:
+                if job is not None:
                     busy[slot] = job
-            if not busy:
-                continue
-            timeout = max(0.0, min(job.deadline for job in busy.values()) - time.monotonic())
-            waitables: list[Any] = [self._pool[s].conn for s in busy]
-            waitables += [self._pool[s].proc.sentinel for s in busy]
-            ready = set(wait(waitables, timeout))
+                    continue
+                # The worker died while idle: not the page's fault, so it gets one more go.
+                if index in resent:
+                    results[index] = self._crash(items[index], "parser processes keep dying")
+                else:
+                    resent.add(index)
+                    todo.appendleft(index)
+                starting.add(slot)
             now = time.monotonic()
-            for slot, job in list(busy.items()):
+            ends = [job.deadline for job in busy.values()]
+            ends += [self._pool[s].started + self.start_timeout_s for s in starting]
+            waitables = [self._pool[s].conn for s in (*busy, *starting)]
+            ready = set(wait(waitables, max(0.0, min(ends) - now)))
+            now = time.monotonic()
+            for slot in list(starting):
                 worker = self._pool[slot]
+                if worker.conn in ready:
+                    self._take_ready(slot)
+                elif now >= worker.started + self.start_timeout_s:
+                    self._start_failed(slot, f"not ready after {self.start_timeout_s:g} s")
+                else:
+                    continue
+                starting.discard(slot)
+                idle.append(slot)
+            for slot, job in list(busy.items()):
                 item = items[job.index]
-                if worker.conn in ready or worker.proc.sentinel in ready:
+                if self._pool[slot].conn in ready:
                     results[job.index] = self._collect(slot, job, item)
                 elif now >= job.deadline:
                     results[job.index] = self._timeout(item)
                     self._replace(slot)
                 else:
                     continue
+                timings[job.index] = now - job.started
                 del busy[slot]
-                idle.append(slot)
+                if self._pool[slot].ready:
+                    idle.append(slot)
+                else:
+                    starting.add(slot)
 
     def _dispatch(self, slot: int, index: int, item: Item) -> _Job | None:
         self._seq += 1
         fmt, body, url, fetched_at = item
         data = pickle.dumps((self._seq, fmt, body, url, fetched_at), protocol=5)
-        for attempt in range(2):  # a worker that died while idle is not the page's fault
-            try:
-                self._pool[slot].conn.send_bytes(data)
-            except OSError:
-                self._replace(slot)
-                continue
-            return _Job(index, self._seq, time.monotonic() + self.timeout_s)
-        return None
+        try:
+            self._pool[slot].conn.send_bytes(data)
+        except OSError:
+            self._replace(slot)
+            return None
+        now = time.monotonic()
+        return _Job(index, self._seq, now, now + self.timeout_s)
 
     def _collect(self, slot: int, job: _Job, item: Item) -> Result:
-        worker = self._pool[slot]
         try:
-            data = worker.conn.recv_bytes() if worker.conn.poll() else None
+            data = self._pool[slot].conn.recv_bytes()
         except (EOFError, OSError):
-            data = None
-        if data is None:
-            return self._died(item, slot, "while parsing this page")
+            return self._died(item, slot)
         try:
             seq, status, payload = _loads_reply(data)
         except Exception as exc:
@@ -494,12 +576,14 @@ class ParseSandbox:
             self._replace(slot)
         return self._crash(item, str(payload))
 
-    def _died(self, item: Item, slot: int, when: str) -> ParseError:
+    def _died(self, item: Item, slot: int) -> ParseError:
         proc = self._pool[slot].proc
-        proc.join(1)
-        code = proc.exitcode
+        try:
+            code = proc.wait(2)
+        except subprocess.TimeoutExpired:
+            code = None
         self._replace(slot)
-        return self._crash(item, f"parser process died ({_describe_exit(code)}) {when}")
+        return self._crash(item, f"parser process died ({_describe_exit(code)}) on this page")
 
     def _crash(self, item: Item, message: str) -> ParseError:
         fmt, _, url, _ = item

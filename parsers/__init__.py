@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from parsers.records import Entry, ListingPage
 
@@ -65,11 +65,25 @@ def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
     return sources, {f.name: f for f in formats}
 
 
-SOURCES, FORMATS = _registry()
+if TYPE_CHECKING:
+    SOURCES: dict[str, SourceSpec]
+    FORMATS: dict[str, Format]
+
+
+def __getattr__(name: str) -> object:
+    """Build the registry on first use: `import parsers.errors` (every CLI command does) must
+    not pay for importing every parser and selectolax (PEP 562)."""
+    if name in ("SOURCES", "FORMATS"):
+        sources, formats = _registry()
+        globals().update(SOURCES=sources, FORMATS=formats)
+        return globals()[name]
+    raise AttributeError(f"module 'parsers' has no attribute {name!r}")
 
 
 def detect_format(body: bytes) -> str | None:
     """The first format whose sniffer recognises `body` (in registry order), or None."""
+    from parsers import FORMATS
+
     for fmt in FORMATS.values():
         if fmt.sniff is not None and fmt.sniff(body):
             return fmt.name

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,22 +83,84 @@ def _acquire(fd: int, name: str, timeout_s: float) -> None:
 @contextmanager
 def open_writer(db_path: Path, *, lock_timeout_s: float = 60.0) -> Iterator[Connection]:
     """Lock, open, migrate and yield a hardened read-write connection; close on exit."""
-    with writer_lock(db_path, timeout_s=lock_timeout_s):
-        con = duckdb.connect(str(db_path))
+    with writer_lock(db_path, timeout_s=lock_timeout_s), open_connection(db_path) as con:
+        yield con
+
+
+@contextmanager
+def open_connection(db_path: Path) -> Iterator[Connection]:
+    """Open, harden and migrate the file read-write. Call only while holding `writer_lock`."""
+    con = _connect_read_write(db_path)
+    try:
+        _harden(con)
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _connect_read_write(db_path: Path, wait_s: float = 30.0) -> Connection:
+    """Connect, waiting a while if some other tool holds the live file open.
+
+    paperflow's own readers use the snapshot; an analyst's DuckDB CLI opened on the live file
+    would otherwise make every load fail at once.
+    """
+    start = time.monotonic()
+    while True:
         try:
-            _harden(con)
-            migrate(con)
-            yield con
-        finally:
-            con.close()
+            return duckdb.connect(str(db_path))
+        except duckdb.IOException as exc:
+            waited = time.monotonic() - start
+            if "lock" not in str(exc).lower() or waited > wait_s:
+                holder = f"another program; readers should open {snapshot_path(db_path)}"
+                raise WarehouseLocked(str(db_path), waited, holder) from exc
+            time.sleep(0.2 + random.random() * 0.3)  # noqa: S311
+
+
+def snapshot_path(db_path: Path) -> Path:
+    """The published read-only copy readers use while a writer holds the live file."""
+    return db_path.with_name(db_path.stem + ".snapshot" + db_path.suffix)
+
+
+def publish_snapshot(db_path: Path) -> Path:
+    """Copy the (checkpointed, closed) live file to the snapshot path atomically.
+
+    Called by the writer after each load while it still holds the writer lock and after its
+    connection is closed, so the copy is a committed, WAL-free state. Readers holding the old
+    snapshot open keep their file (rename replaces the name, not the open inode).
+    """
+    target = snapshot_path(db_path)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(db_path, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def refresh_search_index(con: Connection) -> None:
+    """Rebuild the full-text index over paper titles and abstracts (BM25, English stemming)."""
+    con.execute(load_sql("create_search_index.sql"))
+
+
+def search_index_exists(con: Connection) -> bool:
+    row = con.execute(load_sql("find_search_index.sql")).fetchone()
+    return bool(row and row[0])
 
 
 @contextmanager
 def open_reader(db_path: Path, *, wait_s: float = 10.0) -> Iterator[Connection]:
-    """Yield a hardened read-only connection, retrying while a writer holds the file."""
-    if not db_path.exists():
+    """Yield a hardened read-only connection to the last committed load.
+
+    Reads the snapshot the last load published, so readers never block a writer and a
+    running flow never blocks them; without a snapshot (a warehouse from before snapshots),
+    reads the live file, waiting up to `wait_s` for a writer to finish.
+    """
+    snapshot = snapshot_path(db_path)
+    if snapshot.exists():
+        con = duckdb.connect(str(snapshot), read_only=True)
+    elif db_path.exists():
+        con = _connect_read_only(db_path, wait_s)
+    else:
         raise FileNotFoundError(f"no warehouse at {db_path} (run an ingest or import first)")
-    con = _connect_read_only(db_path, wait_s)
     try:
         _harden(con)
         yield con
@@ -139,8 +202,9 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def migrate(con: Connection) -> int:
-    """Apply pending numbered migrations, each in its own transaction. Returns the version."""
+def migrate(con: Connection, *, target: int | None = None) -> int:
+    """Apply pending numbered migrations (up to `target`, default all), each in its own
+    transaction together with its `schema_migrations` row. Returns the version reached."""
     con.execute(load_sql("schema_migrations.sql"))
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     known = migrations()
@@ -150,12 +214,12 @@ def migrate(con: Connection) -> int:
             f"warehouse schema v{max(applied)} is newer than this paperflow (v{newest_known})"
         )
     for version, name in known:
-        if version in applied:
+        if version in applied or (target is not None and version > target):
             continue
         with transaction(con):
             con.execute(load_sql(f"schema/{name}"))
             con.execute(load_sql("record_migration.sql"), [version, name])
-    return newest_known
+    return newest_known if target is None else min(target, newest_known)
 
 
 def schema_version(con: Connection) -> int:

@@ -22,7 +22,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.db import Connection, load_sql, open_writer, transaction
+from warehouse.db import (
+    Connection,
+    load_sql,
+    open_connection,
+    open_writer,
+    publish_snapshot,
+    refresh_search_index,
+    search_index_exists,
+    snapshot_path,
+    transaction,
+    writer_lock,
+)
 from warehouse.errors import LoadError
 from warehouse.resolve import (
     Resolution,
@@ -109,12 +120,15 @@ def start_run(
 ) -> list[str]:
     """Record a run as `running` and mark dead runs abandoned. Returns the abandoned run ids."""
     doc = {**params, "_process": json.loads(_process_tag())}
-    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
-        abandoned = _mark_abandoned(con, run_id, started_at)
-        con.execute(
-            load_sql("start_run.sql"),
-            [run_id, flow, source, json.dumps(doc, default=str), started_at],
-        )
+    with writer_lock(db_path, timeout_s=lock_timeout_s):
+        with open_connection(db_path) as con, transaction(con):
+            abandoned = _mark_abandoned(con, run_id, started_at)
+            con.execute(
+                load_sql("start_run.sql"),
+                [run_id, flow, source, json.dumps(doc, default=str), started_at],
+            )
+        if abandoned or not snapshot_path(db_path).exists():
+            publish_snapshot(db_path)  # readers see the abandoned marks; a new file gets one
     return abandoned
 
 
@@ -168,13 +182,17 @@ def load_batch(
     Raises LoadError (rolled back; safe to retry) if anything in the transaction fails.
     """
     table = read_stage(stage_paths)
-    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
-        try:
-            with transaction(con):
-                result = _load(con, run_id, pages, table, stats, finished_at, error)
-        except Exception as exc:  # the flow boundary reports it; the transaction is rolled back
-            raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
-        con.execute("CHECKPOINT")
+    with writer_lock(db_path, timeout_s=lock_timeout_s):
+        with open_connection(db_path) as con:
+            try:
+                with transaction(con):
+                    result = _load(con, run_id, pages, table, stats, finished_at, error)
+            except Exception as exc:  # the flow boundary reports it; the transaction rolled back
+                raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
+            if result.papers_added or result.papers_updated or not search_index_exists(con):
+                refresh_search_index(con)
+            con.execute("CHECKPOINT")
+        publish_snapshot(db_path)
     return result
 
 
@@ -352,9 +370,11 @@ def _finish_run(
 
 def fail_run(db_path: Path, *, run_id: str, error: str, lock_timeout_s: float = 60.0) -> None:
     """Mark a run failed without loading anything (the flow hit an error before loading)."""
-    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
-        empty = LoadResult(run_id, "failed", 0, 0, 0, 0, 0, 0, 0)
-        _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)
+    with writer_lock(db_path, timeout_s=lock_timeout_s):
+        with open_connection(db_path) as con, transaction(con):
+            empty = LoadResult(run_id, "failed", 0, 0, 0, 0, 0, 0, 0)
+            _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)
+        publish_snapshot(db_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,3 +424,9 @@ def rebuild_papers(db_path: Path, *, lock_timeout_s: float = 60.0) -> int:
             con.unregister("refresh_ids")
         row = con.execute(load_sql("rebuild_count_papers.sql")).fetchone()
     return int(row[0]) if row else 0
+
+
+def apply_resolution(con: Connection, res: Resolution, run_id: str, at: datetime) -> None:
+    """Write a resolution of existing papers (no new sightings): moves, aliases, papers."""
+    _apply_merges(con, res, run_id, at)
+    _refresh_papers(con, res.touched)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from warehouse.db import load_sql, open_reader
 from warehouse.errors import WarehouseError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class QueryError(WarehouseError):
@@ -36,3 +40,54 @@ def run_query(db_path: Path, sql: str, params: list[object] | None = None) -> Qu
 def run_named(db_path: Path, name: str, params: list[object] | None = None) -> QueryResult:
     """Run one of paperflow's own packaged queries (`warehouse/sql/<name>`)."""
     return run_query(db_path, load_sql(name), params)
+
+
+def search(db_path: Path, text: str, *, limit: int = 10) -> QueryResult:
+    """Papers best matching `text` in title or abstract (BM25 over the full-text index)."""
+    if not text.strip():
+        raise QueryError("nothing to search for")
+    with open_reader(db_path) as con:
+        try:
+            cursor = con.execute(load_sql("search_papers.sql"), {"query": text, "limit": limit})
+        except duckdb.CatalogException as exc:
+            raise QueryError("no search index yet: run an ingest or import first") from exc
+        rows = cursor.fetchall()
+        return QueryResult([d[0] for d in cursor.description or []], rows)
+
+
+# The tables and views `paperflow export` writes: a fixed list, never names taken from input.
+EXPORT_TABLES = ("papers", "sightings", "pages", "runs", "merge_decisions", "paper_aliases")
+
+
+def export(db_path: Path, out_dir: Path, *, fmt: str = "parquet") -> list[Path]:
+    """Write every public table to `out_dir/<table>.<fmt>` (parquet or csv), atomically."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with open_reader(db_path) as con:
+        for table in EXPORT_TABLES:
+            data = con.execute(load_sql(f"export_{table}.sql")).fetch_arrow_table()
+            target = out_dir / f"{table}.{fmt}"
+            tmp = target.with_name(target.name + ".tmp")
+            if fmt == "parquet":
+                pq.write_table(data, tmp, compression="zstd")
+            else:
+                pacsv.write_csv(_csv_friendly(data), tmp)
+            tmp.replace(target)
+            written.append(target)
+    return written
+
+
+def _csv_friendly(table: pa.Table) -> pa.Table:
+    """CSV has no lists: join list columns with '; '."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for col in table.columns:
+        if pa.types.is_list(col.type):
+            col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), "; ")
+        columns.append(col)
+    return pa.table(columns, names=table.column_names)

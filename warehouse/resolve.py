@@ -146,17 +146,47 @@ def _trigrams(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 3] for i in range(max(len(text) - 2, 1)))
 
 
+_VERSION_WORD = re.compile(r"^(?:v\d+|[a-z]|[ivx]+|\d\w*|plus|pro|mini|lite|next|xl|large|base)$")
+
+
 def similar_titles(a: str | None, b: str | None) -> float:
-    """Trigram Dice of two title keys' compact forms; 0 when their numbers differ (`Kosmos-2`
-    vs `Kosmos-2.5`, `Llama 2` vs `Llama 3`) or either is too short to judge."""
+    """Similarity of two title keys' compact forms: trigram Dice, or 1 - (edit distance with
+    transpositions) / length for short titles where one typo moves Dice a lot. 0 when either
+    is too short to judge or when they differ in a number or a version-like word (`Kosmos-2`
+    vs `Kosmos-2.5`, `BEiT` vs `BEiT v2`, `Kosmos-G`): look-alikes of different papers."""
     ca, cb = compact(a), compact(b)
-    if min(len(ca), len(cb)) < TITLE_MIN_CHARS or _DIGITS.findall(a or "") != _DIGITS.findall(
-        b or ""
-    ):
+    if min(len(ca), len(cb)) < TITLE_MIN_CHARS or _versions_differ(a or "", b or ""):
         return 0.0
     ta, tb = _trigrams(ca), _trigrams(cb)
-    score = 2 * len(ta & tb) / (len(ta) + len(tb))
-    return score if score >= TITLE_SIM_MIN else 0.0
+    dice = 2 * len(ta & tb) / (len(ta) + len(tb))
+    if dice >= TITLE_SIM_MIN:
+        return dice
+    if dice < 0.5:
+        return 0.0
+    edit = 1 - _osa(ca, cb) / max(len(ca), len(cb))
+    return edit if edit >= 0.9 else 0.0
+
+
+def _versions_differ(a: str, b: str) -> bool:
+    if _DIGITS.findall(a) != _DIGITS.findall(b):
+        return True
+    wa, wb = set(a.split()), set(b.split())
+    return any(_VERSION_WORD.match(w) for w in wa ^ wb)
+
+
+def _osa(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
 
 
 def title_blocks(title_key: str | None, surnames_in_order: Sequence[str]) -> list[int]:
@@ -498,14 +528,15 @@ def _taken(con: Connection, candidates: Iterable[str]) -> set[str]:
 # --- ids: existing papers keep theirs, new groups get one from their strongest key ------------
 
 
-def _homes(clusters: dict[str, list[Keys]]) -> dict[str, str]:
-    """Existing paper -> the cluster root holding most of its sightings (ties: lowest id)."""
+def _homes(clusters: dict[str, list[Keys]], anchors: frozenset[str]) -> dict[str, str]:
+    """Existing paper -> the cluster root holding an anchor sighting, else most of its
+    sightings (ties: lowest sighting id)."""
     counts: dict[str, dict[str, int]] = {}
     for root, members in clusters.items():
         for k in members:
             if k.paper_id:
                 per = counts.setdefault(k.paper_id, {})
-                per[root] = per.get(root, 0) + 1
+                per[root] = per.get(root, 0) + 1 + (1 << 30) * (k.sighting_id in anchors)
     first = {root: members[0].sighting_id for root, members in clusters.items()}
     return {
         paper: min(per, key=lambda r: (-per[r], first[r])) for paper, per in counts.items()
@@ -531,10 +562,10 @@ def _new_ids(con: Connection, groups: list[list[Keys]]) -> list[str]:
 
 
 def _paper_ids(
-    con: Connection, clusters: dict[str, list[Keys]]
+    con: Connection, clusters: dict[str, list[Keys]], anchors: frozenset[str]
 ) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """(cluster root -> paper id, merged loser -> survivor, new paper ids)."""
-    homes = _homes(clusters)
+    homes = _homes(clusters, anchors)
     first_seen = _first_seen(con, homes)
     by_root: dict[str, list[str]] = {}
     for paper, root in homes.items():
@@ -567,20 +598,27 @@ def resolve(con: Connection, table: pa.Table) -> Resolution:
     return _resolve(con, new, existing)
 
 
-def resolve_papers(con: Connection, paper_ids: Iterable[str]) -> Resolution:
-    """Re-resolve existing papers (and everything connected to them), e.g. after a user mark."""
+def resolve_papers(
+    con: Connection, paper_ids: Iterable[str], anchors: Iterable[str] = ()
+) -> Resolution:
+    """Re-resolve existing papers (and everything connected to them), e.g. after a user mark.
+
+    A paper split apart keeps its id on the side holding one of `anchors` (sighting ids).
+    """
     known = set(paper_ids)
     start = _sightings_of(con, known)
-    return _resolve(con, [], start + _closure(con, start, known))
+    return _resolve(con, [], start + _closure(con, start, known), frozenset(anchors))
 
 
-def _resolve(con: Connection, new: list[Keys], existing: list[Keys]) -> Resolution:
+def _resolve(
+    con: Connection, new: list[Keys], existing: list[Keys], anchors: frozenset[str] = frozenset()
+) -> Resolution:
     every = new + existing
     groups, joined = cluster(every, _marks(con, [k.sighting_id for k in every]))
     clusters: dict[str, list[Keys]] = {}
     for k in sorted(every, key=lambda k: k.sighting_id):
         clusters.setdefault(groups.find(k.sighting_id), []).append(k)
-    pid, merged, fresh = _paper_ids(con, clusters)
+    pid, merged, fresh = _paper_ids(con, clusters, anchors)
     paper_of = {k.sighting_id: pid[root] for root, members in clusters.items() for k in members}
     founders = {min(m, key=_key_rank).sighting_id for r, m in clusters.items() if pid[r] in fresh}
 

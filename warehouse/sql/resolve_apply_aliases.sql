@@ -1,5 +1,3 @@
--- Papers whose sightings all went to another paper (registered resolve_aliases: alias_id,
--- paper_id, reason, run_id, created_at): keep the old id as an alias, drop the row.
 UPDATE paper_aliases SET paper_id = a.paper_id
 FROM resolve_aliases a WHERE paper_aliases.paper_id = a.alias_id;
 INSERT INTO paper_aliases (alias_id, paper_id, reason, run_id, created_at)
@@ -7,3 +5,5 @@ SELECT alias_id, paper_id, reason, run_id, created_at FROM resolve_aliases
 ON CONFLICT (alias_id) DO UPDATE SET paper_id = excluded.paper_id, reason = excluded.reason,
     run_id = excluded.run_id, created_at = excluded.created_at;
 DELETE FROM papers WHERE paper_id IN (SELECT alias_id FROM resolve_aliases);
+-- (run_script skips a leading comment block, so it sits here) Papers whose sightings all went to another paper (registered resolve_aliases: alias_id,
+-- paper_id, reason, run_id, created_at): keep the old id as an alias, drop the row.

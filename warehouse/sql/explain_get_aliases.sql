@@ -1,0 +1,1 @@
+SELECT alias_id FROM paper_aliases WHERE paper_id = ? ORDER BY alias_id;

@@ -1,0 +1,1 @@
+SELECT title, arxiv_id, n_sightings FROM papers WHERE paper_id = ?;

@@ -1,0 +1,1 @@
+SELECT * FROM merge_decisions ORDER BY ALL;

@@ -1,0 +1,1 @@
+SELECT * FROM paper_aliases ORDER BY ALL;

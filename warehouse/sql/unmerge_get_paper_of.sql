@@ -1,0 +1,1 @@
+SELECT paper_id FROM sightings WHERE sighting_id = ?;

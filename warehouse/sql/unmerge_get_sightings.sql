@@ -1,0 +1,1 @@
+SELECT sighting_id FROM sightings WHERE paper_id = ? ORDER BY sighting_id;
