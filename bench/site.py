@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from email.utils import formatdate
 from pathlib import Path
@@ -61,12 +62,29 @@ def day_path(index: int) -> str:
     return f"/papers/date/{day_of(index).isoformat()}"
 
 
+_ONSETS = "b c d f g h k l m n p r s t v w z br cl dr fl gr pl pr st tr th sh ch".split()
+_NUCLEI = "a e i o u ai ea io ou".split()
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_ONSETS) + rng.choice(_NUCLEI) for _ in range(rng.randint(1, 3)))
+
+
+def _specific(rng: random.Random) -> str:
+    """A paper-specific sentence: the demo abstracts are built from a few dozen stock sentences,
+    so without it thousands of unrelated papers would share most of their abstract, which no
+    real listing does (and which makes abstract similarity search quadratic)."""
+    words = [_word(rng) for _ in range(rng.randint(25, 45))]
+    return " ".join(words).capitalize() + "."
+
+
 def _new_papers(rng: random.Random, index: int, count: int) -> list[Paper]:
     day = day_of(index)
     yymm = f"{day:%y%m}"
     # 31 days * 100 slots per day keeps ids unique within a yymm prefix (5 digits).
     base = day.day * 100
-    return [make_paper(rng, f"{yymm}.{base + j:05d}", day) for j in range(count)]
+    papers = [make_paper(rng, f"{yymm}.{base + j:05d}", day) for j in range(count)]
+    return [replace(p, summary=f"{p.summary} {_specific(rng)}") for p in papers]
 
 
 def _chrome_padding(rng: random.Random) -> str:

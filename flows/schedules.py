@@ -201,8 +201,10 @@ def scheduled_ingest(
         authors=authors,
         base_url=base_url,
     )
-    run = ingest if task_runner == "threads" else ingest.with_options(
-        task_runner=_dask_runner(dask_address)
+    run = (
+        ingest
+        if task_runner == "threads"
+        else ingest.with_options(task_runner=_dask_runner(dask_address))
     )
     run_id = new_run_id()
     result = run(
@@ -260,7 +262,7 @@ def build_deployments(
     trying things out); `base_url` and `parameters` override the YAML's parameters.
     """
     from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
-    from prefect.deployments.runner import EntrypointType
+    from prefect.types.entrypoint import EntrypointType
 
     specs = load_deployments(prefect_file)
     known = sorted({str((d.get("parameters") or {}).get("source")) for d in specs})

@@ -40,3 +40,13 @@ def samples() -> list[Path]:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "data" / "paperflow.duckdb"
+
+
+@pytest.fixture
+def cli_env(prefect_harness: None) -> dict[str, str]:
+    """Environment for `paperflow` subprocesses: they use the harness's Prefect server
+    instead of each starting a temporary one (5–20 s apiece)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+

@@ -22,7 +22,7 @@ from warehouse.db import open_connection as _open_connection
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 ROOT = Path(__file__).resolve().parents[2]
-PAPERFLOW = str(Path(sys.executable).with_name("paperflow"))
+PAPERFLOW = str(Path(sys.executable).with_name("paperflow"))  # the installed console script
 
 
 def _import(db: Path, samples: list[Path]) -> int:
@@ -91,9 +91,11 @@ def big_site() -> Iterator[str]:
         yield base
 
 
-def test_readers_answer_while_an_ingest_writes(db: Path, samples: list[Path], big_site: str) -> None:
+def test_readers_answer_while_an_ingest_writes(
+    db: Path, samples: list[Path], big_site: str, cli_env: dict[str, str]
+) -> None:
     assert _import(db, samples) == 0
-    env = {**os.environ, "PAPERFLOW_DB": str(db)}
+    env = {**cli_env, "PAPERFLOW_DB": str(db)}
     writer = subprocess.Popen(
         [PAPERFLOW, "ingest", "hf-papers", "--since", "2025-01-01", "--until", "2025-12-28",
          "--base-url", big_site, "--max-rate", "0"],

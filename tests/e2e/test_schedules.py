@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -106,18 +105,29 @@ def test_prefect_yaml_deploys_every_source_with_its_cron(tmp_path: Path) -> None
     prefect = str(BIN / "prefect")
     pool = subprocess.run(
         [prefect, "work-pool", "create", "paperflow-local", "--type", "process"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert pool.returncode == 0, pool.stdout + pool.stderr
     deploy = subprocess.run(
         [prefect, "--no-prompt", "deploy", "--all"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
     assert {d["parameters"]["source"] for d in spec} == {
-        "hf-papers", "arxiv-list", "arxiv-api", "scholarfeed"
+        "hf-papers",
+        "arxiv-list",
+        "arxiv-api",
+        "scholarfeed",
     }
     with get_client(sync_client=True) as client:
         for d in spec:
@@ -158,13 +168,16 @@ serve_schedules(Settings(db_path=Path(db)), sources=["hf-papers"], interval_s=5,
 def _served_deployment(client: object, proc: subprocess.Popen[str], deadline: float) -> object:
     from prefect.exceptions import ObjectNotFound
 
-    while True:
+    while True:  # the deploy test may have registered the same name for the work pool first
         try:
-            return client.read_deployment_by_name("scheduled-ingest/hf-papers-daily")  # type: ignore[attr-defined]
+            dep = client.read_deployment_by_name("scheduled-ingest/hf-papers-daily")  # type: ignore[attr-defined]
+            if "served" in dep.tags and any(hasattr(s.schedule, "interval") for s in dep.schedules):
+                return dep
         except ObjectNotFound:
-            assert proc.poll() is None, "serve exited"
-            assert time.monotonic() < deadline, "serve did not register its deployment"
-            time.sleep(0.5)
+            pass
+        assert proc.poll() is None, "serve exited"
+        assert time.monotonic() < deadline, "serve did not register its deployment"
+        time.sleep(0.5)
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -182,15 +195,19 @@ def test_serve_runs_the_hf_schedule_against_a_local_site(tmp_path: Path, db: Pat
     with serve_site(site_pages()) as base:
         proc = subprocess.Popen(
             [sys.executable, "-c", SERVE, str(db), base, json.dumps(HF_DAYS)],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         done: list[tuple[object, ...]] = []
         try:
             deadline = time.monotonic() + 90
             with get_client(sync_client=True) as client:
                 dep = _served_deployment(client, proc, deadline)
-                sched = dep.schedules[0].schedule  # type: ignore[attr-defined]
+                (sched,) = [s.schedule for s in dep.schedules]  # type: ignore[attr-defined]
                 assert sched.interval.total_seconds() == 5
                 assert dep.global_concurrency_limit.limit == 1  # type: ignore[attr-defined]
                 assert dep.parameters["base_url"] == base  # type: ignore[attr-defined]
@@ -233,9 +250,10 @@ def test_two_runs_at_once_end_like_one_run(tmp_path: Path) -> None:
 
     one, two = tmp_path / "one" / "w.duckdb", tmp_path / "two" / "w.duckdb"
     with serve_site(site_pages()) as base:
-        assert scheduled_ingest(source="hf-papers", base_url=base, db=str(one), **HF_DAYS)[
-            "status"
-        ] == "succeeded"
+        assert (
+            scheduled_ingest(source="hf-papers", base_url=base, db=str(one), **HF_DAYS)["status"]
+            == "succeeded"
+        )
         results: list[dict[str, object]] = []
         errors: list[BaseException] = []
 

@@ -58,7 +58,7 @@ def _spin(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:
 
 
 def _hog(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:
-    chunks = [bytearray(64 * 1024 * 1024) for _ in range(int(body))]  # touches nothing
+    chunks = [bytearray(256 * 1024 * 1024) for _ in range(int(body))]
     return _page(f"{url}#{len(chunks)}")
 
 
@@ -214,14 +214,14 @@ def test_two_hung_pages_at_once_and_good_ones_after(sandbox: ParseSandbox) -> No
 
 
 def test_memory_limit_is_a_crash_not_the_machine(sandbox: ParseSandbox) -> None:
-    # 64 MiB x 40 = 2.5 GiB against the 768 MiB limit of this sandbox.
-    results = sandbox.parse_many([("test-hog", b"40", "https://x/hog", NOW), _good(0)])
+    # 256 MiB x 12 = 3 GiB against the 768 MiB limit of this sandbox.
+    results = sandbox.parse_many([("test-hog", b"12", "https://x/hog", NOW), _good(0)])
     hog = results[0]
     assert isinstance(hog, ParseError) and hog.kind == "crash", hog
     assert "memory" in hog.reason
     _same_as_in_process(results[1], 0)
-    ok = sandbox.parse("test-hog", b"2", "https://x/small", NOW)  # 128 MiB is within the limit
-    assert ok.url == "https://x/small#2"
+    ok = sandbox.parse("test-hog", b"1", "https://x/small", NOW)  # 256 MiB is within the limit
+    assert ok.url == "https://x/small#1"
 
 
 @pytest.mark.parametrize(
