@@ -33,6 +33,7 @@ def draw(results: Path, target: Path) -> None:
         ax.set_ylabel(label)
         ax.set_xticks([r["pages"] for r in data["runs"] if r["system"] == "floor"])
         ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
     wall_ax.legend(fontsize=8)
     fig.suptitle(f"paperflow vs floor vs peers ({data['machine']['cpus']} CPUs)")

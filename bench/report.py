@@ -26,8 +26,7 @@ def _row(r: dict[str, Any]) -> str:
     cells = [_s(st.get(k)) if k in st else "—" for k in STAGES]
     if r["system"].startswith("paperflow") and st:
         cells[2] = "in load"
-        known = sum(st.get(k, 0.0) for k in ("fetch", "parse", "load"))
-        other = _s(r["wall_s"] - known)
+        other = _s(r["wall_s"] - st.get("flow", 0.0))
     elif st:
         other = _s(r["wall_s"] - sum(st.get(k, 0.0) for k in STAGES))
     else:
@@ -54,7 +53,7 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         f"Measured {result['date']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, "
         f"Python {m['python']}, {m['os']}. Command: `{result['command']}` "
         f"(`python -m bench.run --sizes {','.join(map(str, sizes))} --base {base}`); raw numbers "
-        "in `bench/out/results.json`.",
+        "in `bench/out/results.json`." + _load_note(m),
         "",
         f"The site: {base} Hugging Face day pages at 1× (~50 papers and ~360 KB each, full page "
         "chrome, 20% of each day re-listing papers from the week before), served by a separate "
@@ -65,8 +64,10 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         "",
         "- **paperflow**: `paperflow --db W ingest hf-papers --since D --until D --base-url URL "
         f"--max-rate 0 --concurrency {result['concurrency']}`; stage seconds are its Prefect "
-        "task runs (resolution happens inside the load task); *other* is CLI start-up, imports "
-        "and orchestration between tasks.",
+        "task runs (resolution happens inside the load task; parse tasks overlap the next "
+        "fetch, so stages need not add up); *other* is wall time outside the flow runs: CLI "
+        "start-up, imports, Prefect client set-up. Past 366 days the CLI refuses one range "
+        "(`MAX_DAYS`), so larger sizes are several consecutive CLI runs into one warehouse.",
         "- **floor**: `bench/floor.py`, the same stack with no orchestration: async httpx, "
         "selectolax, newest-wins in memory, one Arrow insert.",
         "- **dlt**: `bench/peer_dlt.py`, deferred fetch+parse on dlt's extract pool, "
@@ -96,6 +97,16 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         )
     out += ["", _startup(result), "", f"![wall time and peak memory by size]({plot_name})", ""]
     return "\n".join(out)
+
+
+def _load_note(m: dict[str, Any]) -> str:
+    load = m.get("load_average_at_end")
+    if not load:
+        return ""
+    return (
+        f" The machine is shared: load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        "(1/5/15 min) when the run ended, so expect ±20% between runs."
+    )
 
 
 def _startup(result: dict[str, Any]) -> str:

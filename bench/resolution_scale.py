@@ -63,8 +63,9 @@ class Gen:
         if r.random() < ABSTRACT_SHARE:
             abstract = " ".join(r.choice(self.words) for _ in range(r.randint(40, 80))) + "."
         month = i % 12 + 1
+        block = i // 99_999  # one arXiv month holds at most 99,999 ids: every id unique
         return {
-            "arxiv_id": f"{20 + i // 600_000:02d}{month:02d}.{i % 100_000:05d}",
+            "arxiv_id": f"{10 + block // 12:02d}{block % 12 + 1:02d}.{i % 99_999 + 1:05d}",
             "title": title,
             "authors": authors,
             "abstract": abstract,
@@ -120,12 +121,13 @@ def _insert_chunk(con: object, table: pa.Table) -> None:
 
     assert isinstance(con, Connection)
     ids = ["pf_" + str(s)[1:] for s in table["sighting_id"].to_pylist()]
+    keys = keys_of(table)
     with transaction(con):
         for view, sql, data in (
             ("stage_sightings", "insert_sightings.sql",
              table.append_column("paper_id", pa.array(ids))),
-            ("stage_sketches", "insert_sketches.sql", sketch_rows(table, ids)),
-            ("stage_blocks", "resolve_insert_blocks.sql", block_rows(keys_of(table))),
+            ("stage_sketches", "insert_sketches.sql", sketch_rows(keys, ids)),
+            ("stage_blocks", "resolve_insert_blocks.sql", block_rows(keys)),
         ):
             con.register(view, data)
             con.execute(load_sql(sql))

@@ -1,6 +1,6 @@
 """Pipeline throughput: paperflow vs the floor vs dlt vs Scrapy on a generated HF site.
 
-    python -m bench.run [--sizes 1,4,16] [--base 125] [--quick] [--timeout 480]
+    python -m bench.run [--sizes 1,4,16] [--base 125] [--quick] [--timeout 900]
 
 For each size (a multiple of `--base` day pages) every system runs as a child process against
 the same site, served from its own process on 127.0.0.1, into a fresh DuckDB file; wall time
@@ -297,6 +297,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -323,10 +324,11 @@ def run_all(sizes: list[int], base_pages: int, timeout: float, ephemeral: bool) 
                     run = run_paperflow(size, days, base, work, api, timeout)
                     runs.append(run)
                     _show(run)
-                    again = run_paperflow(size, days, base, work, api, timeout)
-                    again.system = "paperflow (re-run)"
-                    reruns.append(again)
-                    _show(again)
+                    if not run.note.startswith(("timeout", "exit")):
+                        again = run_paperflow(size, days, base, work, api, timeout)
+                        again.system = "paperflow (re-run)"
+                        reruns.append(again)
+                        _show(again)
                 else:
                     run = run_child(system, size, urls_file, work, timeout)
                     runs.append(run)
@@ -358,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,4,16", help="multiples of --base (default 1,4,16)")
     parser.add_argument("--base", type=int, default=125, help="day pages at 1x (default 125)")
     parser.add_argument("--quick", action="store_true", help="1x only, no docs update")
-    parser.add_argument("--timeout", type=float, default=480, help="seconds per system run")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per system run")
     args = parser.parse_args(argv)
     sizes = [1] if args.quick else [int(s) for s in args.sizes.split(",")]
     result = run_all(sizes, args.base, args.timeout, ephemeral=not args.quick)

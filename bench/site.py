@@ -70,12 +70,24 @@ def _word(rng: random.Random) -> str:
     return "".join(rng.choice(_ONSETS) + rng.choice(_NUCLEI) for _ in range(rng.randint(1, 3)))
 
 
+_COMMON = (
+    "we the of and a to in model models data for with on is that learning our results this "
+    "training performance method task tasks language large show propose benchmark"
+).split()
+
+
 def _specific(rng: random.Random) -> str:
-    """A paper-specific sentence: the demo abstracts are built from a few dozen stock sentences,
-    so without it thousands of unrelated papers would share most of their abstract, which no
-    real listing does (and which makes abstract similarity search quadratic)."""
-    words = [_word(rng) for _ in range(rng.randint(25, 45))]
-    return " ".join(words).capitalize() + "."
+    """An abstract of its own: the demo builds abstracts from a few dozen stock sentences, so
+    at 100k papers thousands of unrelated papers would share most of their text, which no
+    real listing does (and which makes any abstract-similarity search quadratic)."""
+    sentences = []
+    for _ in range(rng.randint(4, 7)):
+        words = [
+            rng.choice(_COMMON) if rng.random() < 0.35 else _word(rng)
+            for _ in range(rng.randint(12, 28))
+        ]
+        sentences.append(" ".join(words).capitalize() + ".")
+    return " ".join(sentences)
 
 
 def _new_papers(rng: random.Random, index: int, count: int) -> list[Paper]:
@@ -84,7 +96,27 @@ def _new_papers(rng: random.Random, index: int, count: int) -> list[Paper]:
     # 31 days * 100 slots per day keeps ids unique within a yymm prefix (5 digits).
     base = day.day * 100
     papers = [make_paper(rng, f"{yymm}.{base + j:05d}", day) for j in range(count)]
-    return [replace(p, summary=f"{p.summary} {_specific(rng)}") for p in papers]
+    return [_diversify(rng, p) for p in papers]
+
+
+def _diversify(rng: random.Random, paper: Paper) -> Paper:
+    """Give a demo paper the spread of a real listing: the demo draws surnames from 30 and
+    titles from a few dozen shapes, which at 100k papers means thousands of unrelated papers
+    with one title shape and one author surname; real listings have neither."""
+    authors = tuple(f"{a.split()[0]} {_word(rng).capitalize()}" for a in paper.authors)
+    title = paper.title
+    if rng.random() < 0.6:
+        title = f"{_word(rng).capitalize()}{_word(rng)}: {title}"
+    else:
+        title = f"{title} via {_word(rng).capitalize()} {_word(rng)}"
+    return replace(
+        paper,
+        title=title,
+        authors=tuple(dict.fromkeys(authors)),
+        submitter=authors[0],
+        summary=_specific(rng),
+        claimed_authors=tuple(i for i in paper.claimed_authors if i < len(set(authors))),
+    )
 
 
 def _chrome_padding(rng: random.Random) -> str:
@@ -99,7 +131,7 @@ def _chrome_padding(rng: random.Random) -> str:
             "lastModified": f"2026-05-0{rng.randint(1, 9)}T10:00:00.000Z",
             "authorData": {"avatarUrl": f"/avatars/{rng.getrandbits(64):016x}.svg"},
         }
-        for _ in range(250)
+        for _ in range(215)
     ]
     return island("TrendingSidebar", {"models": items, "isLoggedIn": False}, "")
 

@@ -7,6 +7,9 @@
     paperflow [--db PATH] status
     paperflow [--db PATH] demo
 
+--db may name a DuckLake instead of a file: `--db ducklake:postgres:<connection string>
+--data-path DIR` (docs/warehouse.md, "DuckLake").
+
 User mistakes end with one `paperflow: error: …` line and exit status 2; a run that loaded
 but had failed pages exits 1; "warehouse busy" exits 3.
 """
@@ -60,11 +63,19 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="paperflow", description="Keep a DuckDB warehouse of papers fresh.")
-    db_help = "warehouse file (env PAPERFLOW_DB; default ./data/paperflow.duckdb)"
-    parser.add_argument("--db", type=Path, help=db_help)
+    db_help = (
+        "warehouse file, or ducklake:postgres:<connection string> "
+        "(env PAPERFLOW_DB; default ./data/paperflow.duckdb)"
+    )
+    data_help = "a DuckLake's data directory (env PAPERFLOW_DATA_PATH)"
+    parser.add_argument("--db", help=db_help)
+    parser.add_argument("--data-path", type=Path, metavar="DIR", help=data_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _Parser(add_help=False)
-    common.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=db_help)
+    common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument(
+        "--data-path", type=Path, metavar="DIR", default=argparse.SUPPRESS, help=data_help
+    )
     _add_ingest(sub, common)
     _add_import(sub, common)
     q = sub.add_parser("sql", parents=[common], help="run a read-only SQL query")
@@ -81,6 +92,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("dir", type=Path, metavar="DIR")
     ex.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    sv = sub.add_parser(
+        "serve", parents=[common], help="run prefect.yaml's schedules from this process"
+    )
+    sv.add_argument(
+        "--source",
+        action="append",
+        choices=["hf-papers", "arxiv-list", "arxiv-api", "scholarfeed"],
+        help="only this source's deployments (repeatable; default all)",
+    )
+    sv.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="run every SECONDS instead of the cron schedules",
+    )
+    sv.add_argument("--base-url", help="site or mirror every served run reads")
+    xp = sub.add_parser("explain", parents=[common], help="why a paper's sightings are together")
+    xp.add_argument("ref", metavar="PAPER_ID|ARXIV_ID")
+    um = sub.add_parser(
+        "unmerge", parents=[common], help="split sightings off a wrongly merged paper"
+    )
+    um.add_argument("paper_id")
+    um.add_argument(
+        "--sighting",
+        action="append",
+        required=True,
+        metavar="SIGHTING_ID",
+        help="a sighting to move to a new paper (repeatable; see paperflow explain)",
+    )
+    um.add_argument("--reason", default="unmerged by a user")
     rp = sub.add_parser("reparse", parents=[common], help="parse stored pages again (no network)")
     rp.add_argument("--source", help="only this source's pages")
     rp.add_argument("--since", type=_date, help="only pages fetched on or after this date")
@@ -142,7 +183,13 @@ def _add_import(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     if getattr(args, "db", None):
-        settings = replace(settings, db_path=args.db)
+        settings = settings.with_db(args.db)
+    if getattr(args, "data_path", None):
+        settings = replace(settings, data_path=args.data_path)
+    try:
+        settings.target  # noqa: B018 - validates a DuckLake address and --data-path now
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if getattr(args, "max_rate", None) is not None:
         settings = replace(settings, max_rate=args.max_rate)
     if getattr(args, "concurrency", None) is not None:
@@ -169,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IngestError as exc:
         print(f"paperflow: error: {exc}", file=sys.stderr)
         return EXIT_BUSY if type(exc).__name__ == "WarehouseLocked" else EXIT_PARTIAL
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, LookupError) as exc:
         print(f"paperflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from warehouse.load import LoadResult
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
-MAX_DAYS = 366
+MAX_DAYS = 5_000  # a sanity bound on one command's range (~14 years), not a politeness one
 
 
 def hf_urls(args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -156,6 +157,49 @@ def _report(result: LoadResult) -> int:
     return EXIT_OK if result.status == "succeeded" else EXIT_PARTIAL
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.schedules import local_prefect_server, serve_schedules
+
+    if args.interval is not None and args.interval <= 0:
+        raise UsageError("--interval must be more than 0 seconds")
+    options = {"sources": args.source, "interval_s": args.interval, "base_url": args.base_url}
+    if os.environ.get("PREFECT_API_URL"):  # a shared server is configured: use it
+        serve_schedules(settings, **options)
+        return EXIT_OK
+    home = settings.db_path.parent / "prefect"
+    print(f"starting a local Prefect server with a scheduler (its database: {home})", flush=True)
+    with local_prefect_server(home) as api, temporary_settings({PREFECT_API_URL: api}):
+        print(f"Prefect API at {api}; serving the schedules until Ctrl-C", flush=True)
+        serve_schedules(settings, **options)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.explain import explain, format_explanation
+
+    print(format_explanation(explain(settings.target, args.ref)))
+    return EXIT_OK
+
+
+def cmd_unmerge(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.explain import unmerge
+
+    new_id = unmerge(
+        settings.target,
+        args.paper_id,
+        list(args.sighting),
+        reason=args.reason,
+        lock_timeout_s=settings.lock_timeout_s,
+    )
+    print(
+        f"moved {len(args.sighting)} sighting(s) of {args.paper_id} to new paper {new_id}; "
+        "later loads will keep them apart"
+    )
+    return EXIT_OK
+
+
 def cmd_reparse(args: argparse.Namespace, settings: Settings) -> int:
     from flows.cli import new_run_id
     from flows.ingest import reparse
@@ -184,7 +228,7 @@ def cmd_reparse(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.query import run_query
 
-    result = run_query(settings.db_path, args.query)
+    result = run_query(settings.target, args.query)
     print(format_rows(result.columns, result.rows, args.format))
     return EXIT_OK
 
@@ -223,7 +267,7 @@ def _cell(value: object, width: int) -> str:
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.query import search
 
-    result = search(settings.db_path, args.text, limit=args.limit)
+    result = search(settings.target, args.text, limit=args.limit)
     print(format_rows(result.columns, result.rows, args.format))
     return EXIT_OK
 
@@ -231,7 +275,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.query import export
 
-    for path in export(settings.db_path, args.dir, fmt=args.format):
+    for path in export(settings.target, args.dir, fmt=args.format):
         print(path)
     return EXIT_OK
 
@@ -239,13 +283,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.query import run_named
 
-    counts = run_named(settings.db_path, "status_counts.sql")
-    print(f"warehouse {settings.db_path}")
+    counts = run_named(settings.target, "status_counts.sql")
+    print(f"warehouse {settings.target}")
     print(format_rows(counts.columns, counts.rows, "table"))
-    runs = run_named(settings.db_path, "status_runs.sql", [args.limit])
+    runs = run_named(settings.target, "status_runs.sql", [args.limit])
     print("\nlast runs")
     print(format_rows(runs.columns, runs.rows, "table"))
-    failures = run_named(settings.db_path, "status_failures.sql", [args.limit])
+    failures = run_named(settings.target, "status_failures.sql", [args.limit])
     print("\nrecent page failures")
     print(format_rows(failures.columns, failures.rows, "table"))
     return EXIT_OK
@@ -254,5 +298,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from flows.demo import run_demo
 
-    db = args.db or Path("data/demo.duckdb")
+    if settings.lake:
+        raise UsageError("the demo builds its own DuckDB file; give --db a file path")
+    db = Path(args.db) if args.db else Path("data/demo.duckdb")
     return run_demo(settings, db, port=args.port, out=sys.stdout)

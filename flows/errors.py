@@ -30,6 +30,7 @@ __all__ = [
     "IngestError",
     "PermanentFetchError",
     "TransientFetchError",
+    "ServeError",
     "UsageError",
 ]
 
@@ -84,3 +85,7 @@ class UsageError(IngestError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class ServeError(IngestError):
+    """`paperflow serve` could not start or reach the Prefect server it needs."""

@@ -217,7 +217,7 @@ def _literal_address(host: str) -> str | None:
 # --------------------------------------------------------------------------- per-run state
 
 
-PACING_SLACK_S = 0.03
+PACING_SLACK_S = 0.05
 
 
 class _Host:
@@ -704,7 +704,9 @@ async def _check_robots(run: _Run, url: httpx.URL, tally: _Tally, shown: str) ->
     async with host.robots_lock:
         if host.robots is None:
             host.robots = await _fetch_robots(run, url, tally)
-            host.slow_down(host.robots.crawl_delay(run.policy))
+            # Pace the first page from robots.txt's *answer*: its request went over a fresh
+            # connection, so the server saw it later than we started it.
+            host.slow_down(host.robots.crawl_delay(run.policy), hold_for=host.interval)
     host.robots.check(url, run.policy, shown)
 
 

@@ -20,6 +20,7 @@ from flows import tasks
 from flows.fetch import FetchSession
 from flows.pipeline import PageRef, ParsedBatch, fetch_policy
 from flows.progress import Progress
+from flows.sandbox import ParseSandbox
 from flows.settings import Settings
 from warehouse.load import FetchStats, LoadResult, PageRecord, fail_run
 
@@ -43,37 +44,52 @@ def ingest(
     """Fetch `urls` of `source` and the pages they lead to, parse them as `fmt`, load once."""
     s = settings
     tasks.start_run(
-        s.db_path, run_id, "ingest", source, params, datetime.now(UTC), s.lock_timeout_s
+        s.target, run_id, "ingest", source, params, datetime.now(UTC), s.lock_timeout_s
     )
     try:
-        policy, session, progress = (
-            fetch_policy(s, source, base_url),
-            FetchSession(),
-            Progress(s.progress),
-        )
-        batches: list[ParsedBatch] = []
-        stats: list[FetchStats] = []
-        pending, seen = list(urls), set(urls)
-        while pending:
-            state = tasks.page_state(s.db_path, pending, s.lock_timeout_s)
-            progress.expect(len(pending))
-            wave: list[PrefectFuture[ParsedBatch]] = []
-            for batch in _batches(pending, s.batch_pages):
-                refs, st = tasks.fetch_pages(
-                    batch, source, fmt, policy, state, s.raw_dir, session, progress
-                )
-                stats.append(st)
-                stage = _stage(s, run_id, len(batches) + len(wave))
-                wave.append(tasks.parse_pages.submit(refs, run_id, state, s.raw_dir, stage))
-            batches += [future.result() for future in wave]
-            pending = _follow(batches[-len(wave) :], seen, s.max_pages)
-        progress.close()
-        result = _load(s, run_id, batches, _sum(stats))
+        with ParseSandbox.from_settings(s) as sandbox:
+            batches, stats = _crawl(s, run_id, source, fmt, urls, base_url, sandbox)
+        result = _load(s, run_id, batches, stats)
     except Exception as exc:
-        fail_run(s.db_path, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
+        fail_run(s.target, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
         raise
-    tasks.report(result, source)
+    tasks.report(result, source, stats)
     return result
+
+
+def _crawl(
+    s: Settings,
+    run_id: str,
+    source: str,
+    fmt: str,
+    urls: list[str],
+    base_url: str,
+    sandbox: ParseSandbox,
+) -> tuple[list[ParsedBatch], FetchStats]:
+    """Fetch and parse in waves: the start URLs, then the pages they link to, and so on.
+
+    Each group of pages is fetched by one task while the previous group is parsed by another.
+    """
+    policy, session = fetch_policy(s, source, base_url), FetchSession()
+    progress = Progress(s.progress)
+    batches: list[ParsedBatch] = []
+    stats: list[FetchStats] = []
+    pending, seen = list(urls), set(urls)
+    while pending:
+        state = tasks.page_state(s.target, pending, s.lock_timeout_s)
+        progress.expect(len(pending))
+        wave: list[PrefectFuture[ParsedBatch]] = []
+        for batch in _batches(pending, s.batch_pages):
+            refs, st = tasks.fetch_pages(
+                batch, source, fmt, policy, state, s.raw_dir, session, progress
+            )
+            stats.append(st)
+            stage = _stage(s, run_id, len(batches) + len(wave))
+            wave.append(tasks.parse_pages.submit(refs, run_id, state, s.raw_dir, stage, sandbox))
+        batches += [future.result() for future in wave]
+        pending = _follow(batches[-len(wave) :], seen, s.max_pages)
+    progress.close()
+    return batches, _sum(stats)
 
 
 def _follow(wave: list[ParsedBatch], seen: set[str], max_pages: int) -> list[str]:
@@ -96,15 +112,18 @@ def import_pages(
     """Import saved pages from disk (HTML or text), load, and record run `run_id`."""
     s = settings
     tasks.start_run(
-        s.db_path, run_id, "import", "import", params, datetime.now(UTC), s.lock_timeout_s
+        s.target, run_id, "import", "import", params, datetime.now(UTC), s.lock_timeout_s
     )
     try:
         refs: list[PageRef] = tasks.read_files(paths, fmt, as_of, s.raw_dir)
-        state = tasks.page_state(s.db_path, [r.url for r in refs], s.lock_timeout_s)
-        parsed = tasks.parse_pages(refs, run_id, state, s.raw_dir, _stage(s, run_id, 0))
+        state = tasks.page_state(s.target, [r.url for r in refs], s.lock_timeout_s)
+        with ParseSandbox.from_settings(s) as sandbox:
+            parsed = tasks.parse_pages(
+                refs, run_id, state, s.raw_dir, _stage(s, run_id, 0), sandbox
+            )
         result = _load(s, run_id, [parsed], FetchStats())
     except Exception as exc:
-        fail_run(s.db_path, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
+        fail_run(s.target, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
         raise
     tasks.report(result, "import")
     return result
@@ -125,21 +144,24 @@ def reparse(
     """
     s = settings
     tasks.start_run(
-        s.db_path, run_id, "reparse", source or "all", params, datetime.now(UTC), s.lock_timeout_s
+        s.target, run_id, "reparse", source or "all", params, datetime.now(UTC), s.lock_timeout_s
     )
     try:
-        refs = tasks.reparse_refs(s.db_path, source, since, s.lock_timeout_s)
-        groups = [
-            tasks.parse_pages.submit(batch, run_id, {}, s.raw_dir, _stage(s, run_id, i))
-            for i, batch in enumerate(_batches(refs, s.batch_pages))
-        ]
-        parsed = [g.result() for g in groups]
+        refs = tasks.reparse_refs(s.target, source, since, s.lock_timeout_s)
+        with ParseSandbox.from_settings(s) as sandbox:
+            groups = [
+                tasks.parse_pages.submit(
+                    batch, run_id, {}, s.raw_dir, _stage(s, run_id, i), sandbox
+                )
+                for i, batch in enumerate(_batches(refs, s.batch_pages))
+            ]
+            parsed = [g.result() for g in groups]
         paths = [g.stage_path for g in parsed if g.stage_path is not None]
         result = tasks.load(
-            s.db_path, run_id, [], paths, FetchStats(), datetime.now(UTC), s.lock_timeout_s
+            s.target, run_id, [], paths, FetchStats(), datetime.now(UTC), s.lock_timeout_s
         )
     except Exception as exc:
-        fail_run(s.db_path, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
+        fail_run(s.target, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
         raise
     finally:
         shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
@@ -153,7 +175,7 @@ def _stage(s: Settings, run_id: str, i: int) -> Path:
 def _load(s: Settings, run_id: str, groups: list[ParsedBatch], stats: FetchStats) -> LoadResult:
     pages = [p for g in groups for p in g.records]
     paths = [g.stage_path for g in groups if g.stage_path is not None]
-    result = tasks.load(s.db_path, run_id, pages, paths, stats, datetime.now(UTC), s.lock_timeout_s)
+    result = tasks.load(s.target, run_id, pages, paths, stats, datetime.now(UTC), s.lock_timeout_s)
     shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
     return result
 

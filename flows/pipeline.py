@@ -13,11 +13,13 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from flows.fetch import FetchPolicy, FetchResult, FetchSession, fetch_all_sync
+from flows.sandbox import ParseSandbox
 from flows.settings import Settings
 from parsers import FORMATS, SOURCES, detect_format
 from parsers.errors import ParseError
 from parsers.records import ListingPage
 from warehouse.blobs import get_blob, put_blob
+from warehouse.lake import Target
 from warehouse.load import FetchStats, PageRecord, PageState
 from warehouse.stage import PageContext, stage_row, stage_table, write_stage
 
@@ -175,10 +177,14 @@ def parse_pages(
     state: dict[str, PageState],
     raw_dir: Path,
     stage_path: Path,
-    parse: PageParser | None = None,
+    sandbox: ParseSandbox | None = None,
 ) -> ParsedBatch:
-    """Parse every changed page, stage its entries at `stage_path`; one PageRecord per ref."""
-    parse = parse or parse_in_process
+    """Parse every changed page, stage its entries at `stage_path`; one PageRecord per ref.
+
+    With a sandbox, the changed pages are parsed on its worker processes (both cores, each
+    page under a time and memory limit); without one, in this process (tests, tools).
+    """
+    parse = _batch_parser(refs, state, raw_dir, sandbox) if sandbox else parse_in_process
     records: list[PageRecord] = []
     rows: list[dict[str, object]] = []
     links: list[str] = []
@@ -196,6 +202,20 @@ PageParser = Callable[[str, bytes, str, datetime], ListingPage]
 
 def parse_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
     return FORMATS[fmt].parse(body, url=url, fetched_at=fetched_at)
+
+
+def _batch_parser(
+    refs: Sequence[PageRef], state: dict[str, PageState], raw_dir: Path, sandbox: ParseSandbox
+) -> PageParser:
+    """Hand the sandbox every page of the batch that will be parsed, all at once."""
+    items = []
+    for ref in refs:
+        known = state.get(ref.url)
+        fresh = not (ref.error or ref.not_modified or ref.sha256 is None)
+        if fresh and ref.format in FORMATS and not (known and known.parsed_sha256 == ref.sha256):
+            assert ref.sha256 is not None
+            items.append((ref.format, get_blob(raw_dir, ref.sha256), ref.url, ref.fetched_at))
+    return sandbox.prepared(items)
 
 
 def _parse_one(
@@ -230,8 +250,8 @@ def _parse_one(
 
 
 def _links(ref: PageRef, sha: str | None, raw_dir: Path, parse: PageParser) -> tuple[str, ...]:
-    if not sha:
-        return ()
+    if not sha or not FORMATS[ref.format].paginates:
+        return ()  # nothing to follow: don't parse an unchanged page again
     try:
         return parse(ref.format, get_blob(raw_dir, sha), ref.url, ref.fetched_at).next_urls
     except (ParseError, FileNotFoundError):
@@ -275,7 +295,7 @@ def _with(record: PageRecord, **changes: object) -> PageRecord:
 
 
 def reparse_refs(
-    db_path: Path, *, source: str | None, since: date | None, lock_timeout_s: float
+    db_path: Target, *, source: str | None, since: date | None, lock_timeout_s: float
 ) -> list[PageRef]:
     """Every distinct stored body worth parsing again, as refs that keep their first fetch
     time and run (so rebuilt sightings are identical to the original ones)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warehouse.load import LoadResult
+from warehouse.load import FetchStats, LoadResult
 
 
 def summary_lines(result: LoadResult) -> list[str]:
@@ -21,8 +21,8 @@ def summary_lines(result: LoadResult) -> list[str]:
     return lines
 
 
-def summary_markdown(result: LoadResult, source: str) -> str:
-    """The Prefect artifact for a run."""
+def summary_markdown(result: LoadResult, source: str, stats: FetchStats | None = None) -> str:
+    """The Prefect artifact for a run: what loaded, what the fetching cost, what failed."""
     rows = [
         ("status", result.status),
         ("pages", result.pages_total),
@@ -33,6 +33,14 @@ def summary_markdown(result: LoadResult, source: str) -> str:
         ("papers added", result.papers_added),
         ("papers updated", result.papers_updated),
     ]
+    if stats is not None:
+        rows += [
+            ("requests", stats.requests),
+            ("retries", stats.retries),
+            ("bytes fetched", stats.bytes_fetched),
+            ("304 not modified", stats.not_modified),
+            ("seconds waiting on politeness", stats.wait_seconds),
+        ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     failures = "\n".join(f"- `{url}`: {reason}" for url, reason in result.failures[:50])
     return (

@@ -128,8 +128,13 @@ def load_formats(path: str) -> _Table:
 
 # --------------------------------------------------------------------------- the worker
 
+WORKER_NICENESS = 5
+
 
 def _apply_limits(memory_bytes: int | None) -> None:
+    # Batch parsing yields to interactive work: a `paperflow sql` started while a big ingest
+    # parses on both cores should still answer at once.
+    os.nice(WORKER_NICENESS)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_bytes:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -17,7 +17,14 @@ load idempotently.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,7 +34,7 @@ from prefect import flow
 from pydantic import Field
 
 from flows.commands import MAX_DAYS, SOURCE_URLS, page_budget
-from flows.errors import UsageError
+from flows.errors import ServeError, UsageError
 from flows.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,7 +191,7 @@ def scheduled_ingest(
 
     settings = Settings.from_env()
     if db:
-        settings = replace(settings, db_path=Path(db))
+        settings = settings.with_db(db)
     if max_rate is not None:
         settings = replace(settings, max_rate=max_rate)
     if dask_address and task_runner != "dask":
@@ -279,7 +286,7 @@ def build_deployments(
     deployments = []
     for spec in specs:
         params = dict(spec.get("parameters") or {})
-        params["db"] = str(settings.db_path.resolve())
+        params["db"] = settings.db_argument()  # a DuckLake's data path: PAPERFLOW_DATA_PATH
         if settings.max_rate is not None:
             params["max_rate"] = settings.max_rate
         if base_url:
@@ -352,3 +359,53 @@ def serve_schedules(
         prefect_file=prefect_file,
     )
     serve(*deployments)
+
+
+@contextmanager
+def local_prefect_server(home: Path, *, startup_timeout_s: float = 120.0) -> Iterator[str]:
+    """Start `prefect server start` on a free 127.0.0.1 port (with its scheduler) for
+    `paperflow serve` when no PREFECT_API_URL is configured; yields the API URL.
+
+    The temporary server of a plain flow run has no scheduler, so schedules would never fire.
+    The server's database lives under `home` (next to the warehouse) and survives restarts.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    with (home / "server.log").open("ab") as log:
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
+            [*command, "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C reaches paperflow, which stops serving first and then
+            # the server, instead of the server dying under the runner.
+            start_new_session=True,
+        )
+        api = f"http://127.0.0.1:{port}/api"
+        try:
+            _wait_healthy(api, server, startup_timeout_s, home / "server.log")
+            yield api
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _wait_healthy(api: str, server: subprocess.Popen[bytes], timeout_s: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ServeError(f"the local Prefect server exited ({server.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(api + "/health", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise ServeError(f"the local Prefect server did not answer within {timeout_s:.0f} s; see {log}")

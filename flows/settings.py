@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from warehouse.lake import Lake, Target, is_lake_address
+
 DEFAULT_DB = Path("data/paperflow.duckdb")
 DEFAULT_USER_AGENT = "paperflow/0.1 (+https://github.com/paperflow/paperflow)"
 
@@ -19,7 +21,11 @@ DEFAULT_USER_AGENT = "paperflow/0.1 (+https://github.com/paperflow/paperflow)"
 class Settings:
     """Run-wide configuration.
 
-    db_path          the DuckDB warehouse file (env PAPERFLOW_DB)
+    db_path          the DuckDB warehouse file (env PAPERFLOW_DB); with a DuckLake, its folder
+                     (default ./data) still holds this machine's raw bodies and scratch space
+    lake             `ducklake:postgres:<libpq connection string>` when the warehouse is a
+                     DuckLake (`--db ducklake:…`, env PAPERFLOW_DB), else None
+    data_path        the DuckLake's data directory (--data-path, env PAPERFLOW_DATA_PATH)
     lock_timeout_s   how long a writer waits for another writer before "warehouse busy"
     contact          appended to the User-Agent so site operators can reach us (PAPERFLOW_CONTACT)
     max_rate         requests/s per host; None = the source's default, 0 = unlimited
@@ -33,6 +39,8 @@ class Settings:
     """
 
     db_path: Path = DEFAULT_DB
+    lake: str | None = None
+    data_path: Path | None = None
     lock_timeout_s: float = 60.0
     contact: str | None = None
     user_agent: str = DEFAULT_USER_AGENT
@@ -50,12 +58,30 @@ class Settings:
         env = os.environ if env is None else env
         settings = cls()
         if env.get("PAPERFLOW_DB"):
-            settings = replace(settings, db_path=Path(env["PAPERFLOW_DB"]))
+            settings = settings.with_db(env["PAPERFLOW_DB"])
+        if env.get("PAPERFLOW_DATA_PATH"):
+            settings = replace(settings, data_path=Path(env["PAPERFLOW_DATA_PATH"]))
         if env.get("PAPERFLOW_CONTACT"):
             settings = replace(settings, contact=env["PAPERFLOW_CONTACT"])
         if env.get("PAPERFLOW_LOCK_TIMEOUT"):
             settings = replace(settings, lock_timeout_s=float(env["PAPERFLOW_LOCK_TIMEOUT"]))
         return settings
+
+    def with_db(self, db: str) -> Settings:
+        """Settings for `--db` text: a DuckLake address or a file path."""
+        if is_lake_address(db):
+            return replace(self, lake=db)
+        return replace(self, db_path=Path(db), lake=None)
+
+    @property
+    def target(self) -> Target:
+        """The warehouse: the file, or the DuckLake (ValueError if its address is invalid or
+        `data_path` is missing)."""
+        return Lake.parse(self.lake, self.data_path) if self.lake else self.db_path
+
+    def db_argument(self) -> str:
+        """The warehouse as a `--db` value another process on this machine can use."""
+        return self.lake or str(self.db_path.resolve())
 
     @property
     def raw_dir(self) -> Path:

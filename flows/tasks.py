@@ -21,7 +21,9 @@ from flows import pipeline
 from flows.fetch import FetchPolicy, FetchSession
 from flows.progress import Progress
 from flows.report import summary_markdown
+from flows.sandbox import ParseSandbox
 from warehouse import load as wload
+from warehouse.lake import Target
 from warehouse.load import FetchStats, LoadResult, PageRecord, PageState
 
 _TASK: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -29,7 +31,7 @@ _TASK: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="start-run", **_TASK)
 def start_run(
-    db_path: Path,
+    db_path: Target,
     run_id: str,
     flow: str,
     source: str,
@@ -49,7 +51,7 @@ def start_run(
 
 
 @task(name="page-state", **_TASK)
-def page_state(db_path: Path, urls: Sequence[str], lock_timeout_s: float) -> dict[str, PageState]:
+def page_state(db_path: Target, urls: Sequence[str], lock_timeout_s: float) -> dict[str, PageState]:
     return wload.page_state(db_path, urls, lock_timeout_s=lock_timeout_s)
 
 
@@ -90,22 +92,23 @@ def parse_pages(
     state: dict[str, PageState],
     raw_dir: Path,
     stage_path: Path,
+    sandbox: ParseSandbox | None = None,
 ) -> pipeline.ParsedBatch:
     return pipeline.parse_pages(
-        refs, run_id=run_id, state=state, raw_dir=raw_dir, stage_path=stage_path
+        refs, run_id=run_id, state=state, raw_dir=raw_dir, stage_path=stage_path, sandbox=sandbox
     )
 
 
 @task(name="reparse-candidates", **_TASK)
 def reparse_refs(
-    db_path: Path, source: str | None, since: Any, lock_timeout_s: float
+    db_path: Target, source: str | None, since: Any, lock_timeout_s: float
 ) -> list[pipeline.PageRef]:
     return pipeline.reparse_refs(db_path, source=source, since=since, lock_timeout_s=lock_timeout_s)
 
 
 @task(name="load", **_TASK)
 def load(
-    db_path: Path,
+    db_path: Target,
     run_id: str,
     pages: Sequence[PageRecord],
     stage_paths: Sequence[Path],
@@ -125,9 +128,9 @@ def load(
 
 
 @task(name="report", **_TASK)
-def report(result: LoadResult, source: str) -> None:
+def report(result: LoadResult, source: str, stats: FetchStats | None = None) -> None:
     create_markdown_artifact(
         key=f"paperflow-{source}".replace("_", "-").lower(),
-        markdown=summary_markdown(result, source),
+        markdown=summary_markdown(result, source, stats),
         description="paperflow run",
     )

@@ -40,6 +40,7 @@ class Format:
     source: str
     parse: ParseFn
     sniff: Callable[[bytes], bool] | None = None
+    paginates: bool = False  # its pages can link to next pages (ListingPage.next_urls)
 
 
 def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
@@ -48,10 +49,10 @@ def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
     modules = (hf_papers, arxiv_list, arxiv_api, scholarfeed, abstracts)
     sources = {m.SOURCE.name: m.SOURCE for m in modules}
     formats = [
-        Format("arxiv-api-atom", "arxiv-api", arxiv_api.parse, arxiv_api.looks_like_atom),
-        Format("arxiv-list-html", "arxiv-list", arxiv_list.parse, arxiv_list.looks_like_html),
+        Format("arxiv-api-atom", "arxiv-api", arxiv_api.parse, arxiv_api.looks_like_atom, True),
+        Format("arxiv-list-html", "arxiv-list", arxiv_list.parse, arxiv_list.looks_like_html, True),
         Format("hf-papers-html", "hf-papers", hf_papers.parse, hf_papers.looks_like_html),
-        Format("hf-papers-api", "hf-papers", hf_papers.parse_api),
+        Format("hf-papers-api", "hf-papers", hf_papers.parse_api, paginates=True),
         Format(
             "scholarfeed-text", "scholarfeed", scholarfeed.parse_text, scholarfeed.looks_like_text
         ),
@@ -60,7 +61,7 @@ def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
         Format(
             "scholarfeed-html", "scholarfeed", scholarfeed.parse_html, scholarfeed.looks_like_html
         ),
-        Format("scholarfeed-api", "scholarfeed", scholarfeed.parse_api),
+        Format("scholarfeed-api", "scholarfeed", scholarfeed.parse_api, paginates=True),
     ]
     return sources, {f.name: f for f in formats}
 

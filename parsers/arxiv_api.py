@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - DTDs are refused before parsing, see _load_feed
-from datetime import date, datetime
+from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,6 +29,7 @@ from parsers.records import (
     ListingPage,
     clean_names,
     clean_text,
+    iso_date,
     normalize_doi,
     split_arxiv_id,
 )
@@ -348,7 +349,7 @@ def _entry(node: ET.Element, index: int, position: int, url: str) -> tuple[Entry
         arxiv_id=arxiv_id,
         arxiv_version=version,
         doi=_doi(node),
-        published_date=_iso_date(_text(node, "published")),
+        published_date=iso_date(_text(node, "published")),
         primary_category=primary,
         categories=_categories(node, primary),
         organizations=_affiliations(node),
@@ -409,20 +410,6 @@ def _int(value: str | None) -> int | None:
     """A non-negative integer written as plain digits (bounded, so no huge-int parsing)."""
     match = _INT.fullmatch(value or "")
     return int(match.group(1)) if match else None
-
-
-_DATE = re.compile(r"\s*(\d{4}-\d{2}-\d{2})")
-
-
-def _iso_date(value: str | None) -> date | None:
-    """The date part of an ISO-8601 timestamp as written (arXiv writes UTC), or None."""
-    match = _DATE.match(value or "")
-    if not match:
-        return None
-    try:
-        return date.fromisoformat(match.group(1))
-    except ValueError:
-        return None
 
 
 def _split(url: str) -> SplitResult:

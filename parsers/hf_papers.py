@@ -29,6 +29,7 @@ from parsers.records import (
     ListingPage,
     clean_names,
     clean_text,
+    iso_date,
     split_arxiv_id,
 )
 
@@ -159,7 +160,7 @@ def _day_param(value: object) -> str:
     if isinstance(value, date):
         return f"{value:%Y-%m-%d}"
     text = str(value)
-    if _iso_date(text) is None or len(text) != 10:
+    if iso_date(text) is None or len(text) != 10:
         raise ValueError(f"date must look like 2026-05-08, got {text!r}")
     return text
 
@@ -234,7 +235,7 @@ def _page_from_props(props: JSONObj, cards: list[LexborNode], url: str) -> Listi
         # An empty list next to rendered cards means the JSON no longer carries the list.
         warning = f"DailyPapers island lists no papers but the page shows {len(cards)} cards"
         return _page_from_cards(cards, url, warning)
-    page_date = _iso_date(_str(props, "dateString"))
+    page_date = iso_date(_str(props, "dateString"))
     entries, warnings = _entries_from_items(items, page_date, url)
     return ListingPage(
         url=url,
@@ -352,8 +353,8 @@ def _item_record(
         authors=_author_names(paper),
         arxiv_id=arxiv_id,
         arxiv_version=version,
-        published_date=_iso_date(_str(paper, "publishedAt")),
-        listed_date=_iso_date(_str(paper, "submittedOnDailyAt")) or page_date,
+        published_date=iso_date(_str(paper, "publishedAt")),
+        listed_date=iso_date(_str(paper, "submittedOnDailyAt")) or page_date,
         organizations=_org_names(paper, item),
         code_url=code_url,
         # A listed repo proves code exists; no repo on HF proves nothing, so None not False.
@@ -494,7 +495,7 @@ def parse_api(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:
     """
     items = _api_items(body, url)
     params = dict(parse_qsl(_split(url).query))
-    page_date = _iso_date(params.get("date"))
+    page_date = iso_date(params.get("date"))
     entries, warnings = _entries_from_items(items, page_date, url)
     limit = _int_param(params.get("limit"), _API_DEFAULT_LIMIT)
     return ListingPage(
@@ -560,20 +561,6 @@ def _int_param(value: str | None, default: int) -> int:
 
 
 # --------------------------------------------------------------------------- JSON helpers
-
-
-_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-def _iso_date(value: str | None) -> date | None:
-    """The calendar date at the start of an ISO string (UTC for HF timestamps), else None."""
-    match = _DAY.match(value or "")
-    if not match:
-        return None
-    try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return None
 
 
 def _str(obj: JSONObj, key: str) -> str | None:

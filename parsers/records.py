@@ -79,7 +79,9 @@ def clean_text(value: str | None, *, limit: int = MAX_SHORT) -> str | None:
     """NFC-normalise, collapse whitespace, strip and cap; empty becomes None."""
     if value is None:
         return None
-    text = _WS.sub(" ", unicodedata.normalize("NFC", value).replace("\x00", "")).strip()
+    # NUL goes before normalising: removing it afterwards can join characters NFC would
+    # have composed, and a second pass would then change the text (found by hypothesis).
+    text = _WS.sub(" ", unicodedata.normalize("NFC", value.replace("\x00", ""))).strip()
     return text[:limit].rstrip() if text else None
 
 
@@ -113,9 +115,14 @@ def split_arxiv_id(text: str | None) -> tuple[str | None, int | None]:
     return None, None
 
 
+_C0_AND_SPACE = "".join(chr(i) for i in range(33))
+
+
 def canonicalize_url(url: str) -> str:
     """Lower-case scheme and host, drop the fragment and default ports; keep path and query."""
-    parts = urlsplit(url.strip())
+    # Drop the fragment, then strip what urlsplit itself strips (C0 controls and space, per
+    # WHATWG) — not str.strip()'s Unicode whitespace — so a second pass changes nothing.
+    parts = urlsplit(url.split("#", 1)[0].strip(_C0_AND_SPACE))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:
@@ -123,10 +130,26 @@ def canonicalize_url(url: str) -> str:
     try:
         port = parts.port
     except ValueError:  # out-of-range port: keep the authority as written, minus case
-        return urlunsplit((scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))
+        kept = (scheme, parts.netloc.lower(), parts.path or "/", parts.query, "")
+        return urlunsplit(kept).strip(_C0_AND_SPACE)
     if port and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
-    return urlunsplit((scheme, host, parts.path or "/", parts.query, ""))
+    # An empty query's "?" vanishes, which can expose trailing space: strip once more.
+    return urlunsplit((scheme, host, parts.path or "/", parts.query, "")).strip(_C0_AND_SPACE)
+
+
+_ISO_DAY = re.compile(r"\s*(\d{4})-(\d{2})-(\d{2})")
+
+
+def iso_date(value: str | None) -> date | None:
+    """The calendar date an ISO-8601 date or timestamp starts with (as written), else None."""
+    match = _ISO_DAY.match(value or "")
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
 
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+")

@@ -34,6 +34,7 @@ from parsers.records import (
     ListingPage,
     clean_names,
     clean_text,
+    iso_date,
     split_arxiv_id,
 )
 
@@ -225,6 +226,8 @@ def _is_name_word(word: str) -> bool:
 
 def _is_name_part(part: str, *, single_ok: bool) -> bool:
     """A capitalised word whose inner capitals (if any) join pinyin syllables or a known prefix."""
+    if not part:  # a stray hyphen or apostrophe leaves an empty part (found by fuzzing)
+        return False
     if len(part) == 1:
         return single_ok and part.isupper()
     humps = re.findall(r"[^\W\d_][^\W\d_A-Z]*", part)
@@ -628,7 +631,7 @@ def _api_entry(paper: dict[str, object], position: int) -> Entry:
         authors_complete="n_authors" not in paper,
         arxiv_id=arxiv_id,
         arxiv_version=version,
-        published_date=_iso_date(_str(paper, "published_date")),
+        published_date=iso_date(_str(paper, "published_date")),
         primary_category=primary or (categories[0] if categories else None),
         categories=categories or ((primary,) if primary else ()),
         organizations=clean_names(list(_strings(paper.get("institution_tags")))),
@@ -657,16 +660,6 @@ def _strings(value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(v for v in value if isinstance(v, str) and v.strip())
-
-
-def _iso_date(value: str | None) -> date | None:
-    """`2023-07-05` or an ISO timestamp starting with one; None otherwise."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
 
 
 def _api_next(url: str, data: dict[str, object], count: int, total: int | None) -> tuple[str, ...]:

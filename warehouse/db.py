@@ -7,6 +7,9 @@ while a writer holds DuckDB's own file lock.
 
 Every connection is hardened: no file or network access from SQL, no extension downloads,
 configuration locked (reliability.md §4 point 6, §7.5).
+
+A warehouse can also be a DuckLake (`warehouse/lake.py`): the functions here take a `Target`
+(a file path or a `Lake`) and dispatch; a DuckLake has no file lock and no snapshot file.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -24,7 +27,9 @@ from pathlib import Path
 import duckdb
 import duckdb_ext
 
+from warehouse import lake as lk
 from warehouse.errors import MigrationError, WarehouseLocked
+from warehouse.lake import Lake, T, Target
 
 Connection = duckdb.DuckDBPyConnection
 
@@ -34,11 +39,17 @@ def load_sql(name: str) -> str:
     return resources.files("warehouse").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-def _harden(con: Connection, *, threads: int | None = None) -> None:
+def _harden(
+    con: Connection, *, threads: int | None = None, allowed: Sequence[str] = ()
+) -> None:
+    """Lock the connection down. `allowed` directories stay reachable (a DuckLake's data
+    files): DuckDB then still refuses every other path, URL and new ATTACH."""
     duckdb_ext.init(con)  # points DuckDB at the wheel-installed extensions, no auto-install
     con.execute("LOAD fts")
     if threads:
         con.execute("SET threads = ?", [threads])
+    if allowed:
+        con.execute("SET allowed_directories = ?", [list(allowed)])
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
@@ -81,22 +92,82 @@ def _acquire(fd: int, name: str, timeout_s: float) -> None:
 
 
 @contextmanager
-def open_writer(db_path: Path, *, lock_timeout_s: float = 60.0) -> Iterator[Connection]:
-    """Lock, open, migrate and yield a hardened read-write connection; close on exit."""
+def open_writer(db_path: Target, *, lock_timeout_s: float = 60.0) -> Iterator[Connection]:
+    """Lock, open, migrate and yield a hardened read-write connection; close on exit.
+
+    A DuckLake takes no lock: its writers serialise at commit (see `write`)."""
+    if isinstance(db_path, Lake):
+        with open_connection(db_path) as con:
+            yield con
+        return
     with writer_lock(db_path, timeout_s=lock_timeout_s), open_connection(db_path) as con:
         yield con
 
 
 @contextmanager
-def open_connection(db_path: Path) -> Iterator[Connection]:
-    """Open, harden and migrate the file read-write. Call only while holding `writer_lock`."""
-    con = _connect_read_write(db_path)
+def open_connection(db_path: Target) -> Iterator[Connection]:
+    """Open, harden and migrate the warehouse read-write. For a file, call only while holding
+    `writer_lock`."""
+    lake = isinstance(db_path, Lake)
+    if isinstance(db_path, Lake):
+        con = _connect_lake(db_path, read_only=False)
+    else:
+        con = _connect_read_write(db_path)
     try:
-        _harden(con)
-        migrate(con)
+        if not lake:
+            _harden(con)  # a lake connection is hardened once attached (_connect_lake)
+        migrate(con, lake=lake)
+        if lake:
+            _lake_macros(con)
         yield con
     finally:
         con.close()
+
+
+def _connect_lake(lake: Lake, *, read_only: bool) -> Connection:
+    """A hardened connection with `lake` attached as the default database."""
+    con = duckdb.connect()
+    try:
+        duckdb_ext.init(con)
+        lk.attach(con, lake, read_only=read_only)
+        _harden(con, allowed=lk.allowed_directories(lake))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _lake_macros(con: Connection) -> None:
+    """Define the schema's macros for this connection (DuckLake stores none; a macro's tables
+    must exist, so this runs after migrating)."""
+    for _, name in migrations():
+        for macro in lk.temp_macros(load_sql(f"schema/{name}")):
+            con.execute(macro)
+
+
+def exists(db_path: Target) -> bool:
+    """Whether there is a warehouse to read (a DuckLake is taken to exist)."""
+    return isinstance(db_path, Lake) or db_path.exists()
+
+
+def write(db_path: Lake, work: Callable[[Connection], T]) -> T:
+    """Run `work(con)` as one transaction on a DuckLake, the whole of it again (fresh
+    connection, fresh snapshot) whenever another writer committed first.
+
+    `work` must update `warehouse_state` (bump_state) so concurrent writes conflict. Raises
+    WarehouseLocked when other writers kept winning (lake.retry_conflicts).
+    """
+
+    def attempt() -> T:
+        with open_connection(db_path) as con, transaction(con):
+            return work(con)
+
+    return lk.retry_conflicts(attempt, str(db_path))
+
+
+def bump_state(con: Connection, run_id: str | None, at: object) -> None:
+    """Update the `warehouse_state` row inside a write transaction (004_warehouse_state.sql)."""
+    con.execute(load_sql("bump_warehouse_state.sql"), [run_id, at])
 
 
 def _connect_read_write(db_path: Path, wait_s: float = 30.0) -> Connection:
@@ -147,13 +218,27 @@ def search_index_exists(con: Connection) -> bool:
 
 
 @contextmanager
-def open_reader(db_path: Path, *, wait_s: float = 10.0) -> Iterator[Connection]:
+def open_reader(db_path: Target, *, wait_s: float = 10.0) -> Iterator[Connection]:
     """Yield a hardened read-only connection to the last committed load.
 
     Reads the snapshot the last load published, so readers never block a writer and a
     running flow never blocks them; without a snapshot (a warehouse from before snapshots),
-    reads the live file, waiting up to `wait_s` for a writer to finish.
+    reads the live file, waiting up to `wait_s` for a writer to finish. A DuckLake is
+    attached read-only: DuckLake itself gives the last committed snapshot.
     """
+    if isinstance(db_path, Lake):
+        lake_con = _connect_lake(db_path, read_only=True)
+        try:
+            try:
+                _lake_macros(lake_con)
+            except duckdb.CatalogException:
+                raise FileNotFoundError(
+                    f"no warehouse in {db_path} (run an ingest or import first)"
+                ) from None
+            yield lake_con
+        finally:
+            lake_con.close()
+        return
     snapshot = snapshot_path(db_path)
     if snapshot.exists():
         con = duckdb.connect(str(snapshot), read_only=True)
@@ -202,11 +287,24 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def migrate(con: Connection, *, target: int | None = None) -> int:
+def migrate(con: Connection, *, target: int | None = None, lake: bool = False) -> int:
     """Apply pending numbered migrations (up to `target`, default all), each in its own
-    transaction together with its `schema_migrations` row. Returns the version reached."""
-    con.execute(load_sql("schema_migrations.sql"))
-    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    transaction together with its `schema_migrations` row. Returns the version reached.
+
+    With `lake`, the files are transformed for DuckLake (lake.schema_sql) and a migration that
+    conflicts with another writer migrating at the same moment is redone against its result.
+    """
+    if lake:
+        return lk.retry_conflicts(lambda: _migrate(con, target, lake), "DuckLake schema")
+    return _migrate(con, target, lake)
+
+
+def _migrate(con: Connection, target: int | None, lake: bool) -> int:
+    def text(name: str) -> str:
+        return lk.schema_sql(load_sql(name)) if lake else load_sql(name)
+
+    con.execute(text("schema_migrations.sql"))
+    applied = {row[0] for row in con.execute(load_sql("get_applied_migrations.sql")).fetchall()}
     known = migrations()
     newest_known = known[-1][0] if known else 0
     if applied and max(applied) > newest_known:
@@ -217,12 +315,12 @@ def migrate(con: Connection, *, target: int | None = None) -> int:
         if version in applied or (target is not None and version > target):
             continue
         with transaction(con):
-            con.execute(load_sql(f"schema/{name}"))
+            con.execute(text(f"schema/{name}"))
             con.execute(load_sql("record_migration.sql"), [version, name])
     return newest_known if target is None else min(target, newest_known)
 
 
 def schema_version(con: Connection) -> int:
     """The highest applied migration version (0 for an empty file)."""
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    return int(row[0]) if row else 0
+    versions = [row[0] for row in con.execute(load_sql("get_applied_migrations.sql")).fetchall()]
+    return int(versions[-1]) if versions else 0

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 
 from parsers.records import split_arxiv_id
-from warehouse.db import Connection, load_sql, open_reader, open_writer, transaction
+from warehouse.db import (
+    Connection,
+    bump_state,
+    load_sql,
+    open_reader,
+    open_writer,
+    transaction,
+    write,
+)
+from warehouse.lake import Lake, Target
 from warehouse.load import apply_resolution
 from warehouse.resolve import resolve_papers
 
@@ -65,7 +73,7 @@ def find_paper(con: Connection, ref: str) -> str:
     return str(found[0])
 
 
-def explain(db_path: Path, ref: str) -> Explanation:
+def explain(db_path: Target, ref: str) -> Explanation:
     """The paper `ref` names, each of its sightings with the rule that put it there, its
     aliases and the user marks on its sightings. Read-only."""
     with open_reader(db_path) as con:
@@ -137,7 +145,7 @@ def format_explanation(e: Explanation) -> str:
 
 
 def unmerge(
-    db_path: Path,
+    db_path: Target,
     paper_id: str,
     sighting_ids: list[str],
     *,
@@ -152,7 +160,8 @@ def unmerge(
     is not in the paper or when every sighting of the paper would move.
     """
     at = datetime.now(UTC)
-    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+
+    def work(con: Connection) -> str:
         current = find_paper(con, paper_id)
         rows = con.execute(load_sql("unmerge_get_sightings.sql"), [current]).fetchall()
         held = [str(r[0]) for r in rows]
@@ -162,9 +171,15 @@ def unmerge(
         _record_marks(con, moving, staying, reason, at)
         run_id = "unmerge-" + at.strftime("%Y%m%dT%H%M%SZ")
         apply_resolution(con, resolve_papers(con, [current], staying), run_id, at)
+        bump_state(con, run_id, at)  # a concurrent DuckLake load conflicts and re-resolves
         row = con.execute(load_sql("unmerge_get_paper_of.sql"), [moving[0]]).fetchone()
-    assert row is not None
-    return str(row[0])
+        assert row is not None
+        return str(row[0])
+
+    if isinstance(db_path, Lake):
+        return write(db_path, work)
+    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+        return work(con)
 
 
 def _check_unmerge(paper_id: str, held: list[str], moving: list[str]) -> None:

@@ -24,6 +24,8 @@ import pyarrow.compute as pc
 
 from warehouse.db import (
     Connection,
+    bump_state,
+    exists,
     load_sql,
     open_connection,
     open_writer,
@@ -32,14 +34,15 @@ from warehouse.db import (
     search_index_exists,
     snapshot_path,
     transaction,
+    write,
     writer_lock,
 )
-from warehouse.errors import LoadError
+from warehouse.errors import LoadError, WarehouseLocked
+from warehouse.lake import Lake, Target
 from warehouse.resolve import (
     Resolution,
     backfill_blocks,
     block_rows,
-    keys_of,
     resolve,
     sketch_rows,
 )
@@ -98,9 +101,11 @@ class PageState:
 def run_script(con: Connection, name: str, params: Mapping[str, object]) -> None:
     """Run every statement of a .sql file, binding the named parameters each one uses."""
     for statement in load_sql(name).split(";\n"):
-        if not statement.strip() or statement.strip().startswith("--") and ";" not in statement:
-            continue
-        used = set(re.findall(r"\$(\w+)", statement))
+        lines = statement.splitlines()
+        code = "\n".join(line for line in lines if not line.lstrip().startswith("--"))
+        if not code.strip():
+            continue  # only comments
+        used = set(re.findall(r"\$(\w+)", code))
         con.execute(statement, {k: v for k, v in params.items() if k in used})
 
 
@@ -109,7 +114,7 @@ def _process_tag() -> str:
 
 
 def start_run(
-    db_path: Path,
+    db_path: Target,
     *,
     run_id: str,
     flow: str,
@@ -120,13 +125,21 @@ def start_run(
 ) -> list[str]:
     """Record a run as `running` and mark dead runs abandoned. Returns the abandoned run ids."""
     doc = {**params, "_process": json.loads(_process_tag())}
+
+    def work(con: Connection) -> list[str]:
+        abandoned = _mark_abandoned(con, run_id, started_at)
+        con.execute(
+            load_sql("start_run.sql"),
+            [run_id, flow, source, json.dumps(doc, default=str), started_at],
+        )
+        bump_state(con, run_id, started_at)
+        return abandoned
+
+    if isinstance(db_path, Lake):
+        return write(db_path, work)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         with open_connection(db_path) as con, transaction(con):
-            abandoned = _mark_abandoned(con, run_id, started_at)
-            con.execute(
-                load_sql("start_run.sql"),
-                [run_id, flow, source, json.dumps(doc, default=str), started_at],
-            )
+            abandoned = work(con)
         if abandoned or not snapshot_path(db_path).exists():
             publish_snapshot(db_path)  # readers see the abandoned marks; a new file gets one
     return abandoned
@@ -156,10 +169,10 @@ def _alive(pid: int) -> bool:
 
 
 def page_state(
-    db_path: Path, urls: Sequence[str], *, lock_timeout_s: float
+    db_path: Target, urls: Sequence[str], *, lock_timeout_s: float
 ) -> dict[str, PageState]:
     """Validators and last parsed content hash per URL, for conditional and unchanged checks."""
-    if not db_path.exists() or not urls:
+    if not exists(db_path) or not urls:
         return {}
     with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
         rows = con.execute(load_sql("get_page_state.sql"), [list(urls)]).fetchall()
@@ -167,7 +180,7 @@ def page_state(
 
 
 def load_batch(
-    db_path: Path,
+    db_path: Target,
     *,
     run_id: str,
     pages: Sequence[PageRecord],
@@ -179,9 +192,14 @@ def load_batch(
 ) -> LoadResult:
     """Load one run's pages and staged entries and finish its `runs` row, atomically.
 
-    Raises LoadError (rolled back; safe to retry) if anything in the transaction fails.
+    Raises LoadError (rolled back; safe to retry) if anything in the transaction fails. On a
+    DuckLake, a load that conflicts with another writer's is redone whole against the new
+    state (WarehouseLocked if others keep winning); there is no search index or snapshot file
+    to refresh there (docs/warehouse.md, "DuckLake").
     """
     table = read_stage(stage_paths)
+    if isinstance(db_path, Lake):
+        return _load_lake(db_path, run_id, pages, table, stats, finished_at, error)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         with open_connection(db_path) as con:
             try:
@@ -194,6 +212,23 @@ def load_batch(
             con.execute("CHECKPOINT")
         publish_snapshot(db_path)
     return result
+
+
+def _load_lake(
+    lake: Lake,
+    run_id: str,
+    pages: Sequence[PageRecord],
+    table: pa.Table,
+    stats: FetchStats,
+    finished_at: datetime,
+    error: str | None,
+) -> LoadResult:
+    try:
+        return write(lake, lambda con: _load(con, run_id, pages, table, stats, finished_at, error))
+    except WarehouseLocked:
+        raise
+    except Exception as exc:  # the flow boundary reports it; the transaction rolled back
+        raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
 
 
 def _load(
@@ -220,12 +255,14 @@ def _load(
         "insert_decisions.sql",
         _decisions(new, resolution, run_id, finished_at),
     )
-    _insert(con, "stage_sketches", "insert_sketches.sql", sketch_rows(new, resolution.paper_ids))
-    _insert(con, "stage_blocks", "resolve_insert_blocks.sql", block_rows(keys_of(new)))
+    keys = resolution.keys
+    _insert(con, "stage_sketches", "insert_sketches.sql", sketch_rows(keys, resolution.paper_ids))
+    _insert(con, "stage_blocks", "resolve_insert_blocks.sql", block_rows(keys))
     touched = resolution.touched
     _refresh_papers(con, touched)
     result = _result(run_id, pages, new.num_rows, resolution, touched, error)
     _finish_run(con, result, stats, finished_at, error)
+    bump_state(con, run_id, finished_at)
     return result
 
 
@@ -368,12 +405,22 @@ def _finish_run(
     run_script(con, "finish_run.sql", params)
 
 
-def fail_run(db_path: Path, *, run_id: str, error: str, lock_timeout_s: float = 60.0) -> None:
+def fail_run(
+    db_path: Target, *, run_id: str, error: str, lock_timeout_s: float = 60.0
+) -> None:
     """Mark a run failed without loading anything (the flow hit an error before loading)."""
+
+    def work(con: Connection) -> None:
+        empty = LoadResult(run_id, "failed", 0, 0, 0, 0, 0, 0, 0)
+        _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)
+        bump_state(con, run_id, datetime.now(UTC))
+
+    if isinstance(db_path, Lake):
+        write(db_path, work)
+        return
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         with open_connection(db_path) as con, transaction(con):
-            empty = LoadResult(run_id, "failed", 0, 0, 0, 0, 0, 0, 0)
-            _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)
+            work(con)
         publish_snapshot(db_path)
 
 
@@ -388,10 +435,10 @@ class StoredPage:
 
 
 def stored_pages(
-    db_path: Path, *, source: str | None, since: date | None, lock_timeout_s: float
+    db_path: Target, *, source: str | None, since: date | None, lock_timeout_s: float
 ) -> list[StoredPage]:
     """The first fetch of every distinct (URL, body) that was parsed or failed parsing."""
-    if not db_path.exists():
+    if not exists(db_path):
         return []
     with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
         params = {"source": source, "since": since}
@@ -408,13 +455,14 @@ def _run_registered(con: Connection, sql_name: str, view: str, table: pa.Table) 
         con.unregister(view)
 
 
-def rebuild_papers(db_path: Path, *, lock_timeout_s: float = 60.0) -> int:
+def rebuild_papers(db_path: Target, *, lock_timeout_s: float = 60.0) -> int:
     """Rebuild every `papers` row from `sightings` (the same survivorship SQL a load uses).
 
     Returns the number of papers. A no-op on a consistent warehouse: `papers` is a pure
     function of `sightings`.
     """
     with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+        bump_state(con, None, datetime.now(UTC))  # a DuckLake load meanwhile conflicts
         con.execute(load_sql("rebuild_papers_clear.sql"))
         ids = con.execute(load_sql("rebuild_paper_ids.sql")).fetch_arrow_table()
         con.register("refresh_ids", ids)

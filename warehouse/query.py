@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from warehouse.db import load_sql, open_reader
+from warehouse.db import load_sql, open_reader, refresh_search_index
 from warehouse.errors import WarehouseError
+from warehouse.lake import Lake, Target
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,7 +26,7 @@ class QueryResult:
     rows: list[tuple[object, ...]]
 
 
-def run_query(db_path: Path, sql: str, params: list[object] | None = None) -> QueryResult:
+def run_query(db_path: Target, sql: str, params: list[object] | None = None) -> QueryResult:
     """Run one user query read-only. The connection cannot write, read files or the network."""
     with open_reader(db_path) as con:
         try:
@@ -37,17 +38,24 @@ def run_query(db_path: Path, sql: str, params: list[object] | None = None) -> Qu
     return QueryResult(columns, rows)
 
 
-def run_named(db_path: Path, name: str, params: list[object] | None = None) -> QueryResult:
+def run_named(db_path: Target, name: str, params: list[object] | None = None) -> QueryResult:
     """Run one of paperflow's own packaged queries (`warehouse/sql/<name>`)."""
     return run_query(db_path, load_sql(name), params)
 
 
-def search(db_path: Path, text: str, *, limit: int = 10) -> QueryResult:
-    """Papers best matching `text` in title or abstract (BM25 over the full-text index)."""
+def search(db_path: Target, text: str, *, limit: int = 10) -> QueryResult:
+    """Papers best matching `text` in title or abstract (BM25 over the full-text index).
+
+    A DuckLake cannot store the index, so there it is built for this one query over an
+    in-memory copy of `papers` (lake_search_copy.sql): the same ranking, at the cost of
+    indexing every search (about a second per 100,000 papers)."""
     if not text.strip():
         raise QueryError("nothing to search for")
     with open_reader(db_path) as con:
         try:
+            if isinstance(db_path, Lake):
+                con.execute(load_sql("lake_search_copy.sql"))
+                refresh_search_index(con)
             cursor = con.execute(load_sql("search_papers.sql"), {"query": text, "limit": limit})
         except duckdb.CatalogException as exc:
             raise QueryError("no search index yet: run an ingest or import first") from exc
@@ -59,7 +67,7 @@ def search(db_path: Path, text: str, *, limit: int = 10) -> QueryResult:
 EXPORT_TABLES = ("papers", "sightings", "pages", "runs", "merge_decisions", "paper_aliases")
 
 
-def export(db_path: Path, out_dir: Path, *, fmt: str = "parquet") -> list[Path]:
+def export(db_path: Target, out_dir: Path, *, fmt: str = "parquet") -> list[Path]:
     """Write every public table to `out_dir/<table>.<fmt>` (parquet or csv), atomically."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq

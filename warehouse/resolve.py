@@ -31,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -92,6 +93,7 @@ class Resolution:
     merged: dict[str, str]
     new_papers: set[str]
     moved: dict[str, tuple[str, Decision]] = field(default_factory=dict)
+    keys: list[Keys] = field(default_factory=list)  # the new rows' keys, for their blocks/sketches
     touched: set[str] = field(default_factory=set)
 
 
@@ -113,12 +115,16 @@ def _h64(text: str) -> int:
 
 
 def shingles(text: str | None) -> frozenset[int]:
-    """Hashes of the word 3-shingles of `text` (lower-cased words)."""
+    """Hashes of the word 3-shingles of `text` (lower-cased words).
+
+    CRC-32 (C speed, stable across processes, unlike `hash`) is plenty here: a collision can
+    only add a candidate, which the exact shingle comparison then rejects.
+    """
     if not text:
         return frozenset()
     words = _WORD.findall(text.casefold())
     grams = (" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1)))
-    return frozenset(_h64(g) for g in grams)
+    return frozenset(zlib.crc32(g.encode()) for g in grams)
 
 
 def sketch(sh: frozenset[int]) -> list[int]:
@@ -234,14 +240,13 @@ def keys_of(table: pa.Table) -> list[Keys]:
     return [_keys(row) for row in table.select(_KEY_COLUMNS).to_pylist()]
 
 
-def sketch_rows(table: pa.Table, paper_ids: Sequence[str]) -> pa.Table:
-    """`abstract_sketches` rows for every staged row with an abstract."""
+def sketch_rows(keys: Sequence[Keys], paper_ids: Sequence[str]) -> pa.Table:
+    """`abstract_sketches` rows for every new sighting with an abstract (sketches computed
+    once, by `keys_of`)."""
     sids, pids, hashes = [], [], []
-    for sid, pid, abstract in zip(
-        table["sighting_id"].to_pylist(), paper_ids, table["abstract"].to_pylist(), strict=True
-    ):
-        for h in sketch(shingles(abstract)):
-            sids.append(sid)
+    for k, pid in zip(keys, paper_ids, strict=True):
+        for h in k.sketch:
+            sids.append(k.sighting_id)
             pids.append(pid)
             hashes.append(h)
     return pa.table(
@@ -338,16 +343,28 @@ def _exact_edges(keys: list[Keys], attr: str) -> list[list[str]]:
     return [sorted(ids) for _, ids in sorted(by_value.items()) if len(ids) > 1]
 
 
-def _bucket_pairs(buckets: dict[int, list[Keys]], min_shared: int) -> set[tuple[str, str]]:
+def _bucket_pairs(
+    buckets: dict[int, list[Keys]], min_shared: int, needs: Callable[[Keys], bool]
+) -> set[tuple[str, str]]:
+    """Pairs sharing at least `min_shared` buckets, of which at least one side `needs` the
+    fuzzy tier. Cheapest first: two sightings that both carry an exact key were already
+    decided by it, so comparing them would cost quadratic time for nothing."""
     counts: dict[tuple[str, str], int] = {}
     for members in buckets.values():
         if len(members) < 2:
             continue
         ids = sorted({m.sighting_id for m in members})
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                counts[(a, b)] = counts.get((a, b), 0) + 1
+        seekers = {m.sighting_id for m in members if needs(m)}
+        for a in sorted(seekers):
+            for b in ids:
+                if b != a and not (b in seekers and b < a):
+                    pair = (a, b) if a < b else (b, a)
+                    counts[pair] = counts.get(pair, 0) + 1
     return {pair for pair, n in counts.items() if n >= min_shared}
+
+
+def _lacks_id(k: Keys) -> bool:
+    return not k.arxiv_id
 
 
 def _similar_title_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]:
@@ -356,7 +373,7 @@ def _similar_title_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]
         for block in k.blocks:
             buckets.setdefault(block, []).append(k)
     edges = []
-    for a, b in _bucket_pairs(buckets, 1):
+    for a, b in _bucket_pairs(buckets, 1, _lacks_id):
         ka, kb = by_id[a], by_id[b]
         if ka.title_key == kb.title_key or not ka.surnames & kb.surnames:
             continue
@@ -373,10 +390,8 @@ def _abstract_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]:
             buckets.setdefault(h, []).append(k)
     cache: dict[str, frozenset[int]] = {}
     edges = []
-    for a, b in _bucket_pairs(buckets, 2):
+    for a, b in _bucket_pairs(buckets, 2, lambda k: k.abstract_only):
         ka, kb = by_id[a], by_id[b]
-        if not (ka.abstract_only or kb.abstract_only):
-            continue
         sa = cache.setdefault(a, shingles(ka.abstract))
         sb = cache.setdefault(b, shingles(kb.abstract))
         score = similar_abstracts(sa, sb)
@@ -595,7 +610,9 @@ def resolve(con: Connection, table: pa.Table) -> Resolution:
     """
     new = keys_of(table)
     existing = _closure(con, new, set())
-    return _resolve(con, new, existing)
+    resolution = _resolve(con, new, existing)
+    resolution.keys = new
+    return resolution
 
 
 def resolve_papers(

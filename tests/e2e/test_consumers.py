@@ -3,7 +3,6 @@ by a running flow, and schema upgrades of a warehouse holding data."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

@@ -109,3 +109,20 @@ def test_second_run_is_conditional_and_reparse_rebuilds(db: Path, server: FaultS
     assert main(["--db", str(db), "reparse"]) == 0
     assert len(server.hits) == hits  # no network
     assert {t: _rows(db, q) for t, q in queries.items()} == before
+
+
+def test_run_figures_reach_the_prefect_artifact(db: Path, server: FaultServer) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    server.site_faults = ["500"]
+    assert _ingest(db, server.url(""), *DAYS, "--max-rate", "0") == 0
+    run_id = _rows(db, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")[0][0]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["paperflow-hf-papers"]))
+        )
+    mine = [a for a in found if run_id in str(a.data)]
+    assert len(mine) == 1
+    text = str(mine[0].data)
+    assert "| requests | 8 |" in text and "| retries | 3 |" in text and "| parsed | 5 |" in text

@@ -128,3 +128,19 @@ def test_records_missing_required_fields_make_the_page_suspect(db: Path, site: F
     assert _rows(db, "SELECT outcome FROM pages") == [("suspect",)]
     assert _rows(db, "SELECT count(*) FROM sightings") == [(0,)]
     assert _rows(db, "SELECT status FROM runs") == [("partial",)]
+
+
+def test_hf_json_api_pages_until_a_short_page(db: Path, site: FaultServer) -> None:
+    items = json.loads((FIX / "hf_papers" / "api_daily_2026-05-08.json").read_bytes())
+    assert len(items) == 6
+    # a 50-item first page (the fixture's 6 items repeated under new ids), then a short one
+    full = []
+    for i in range(50):
+        item = json.loads(json.dumps(items[i % 6]))
+        item["paper"]["id"] = f"2605.9{i:04d}"
+        full.append(item)
+    site.site["/api/daily_papers?date=2026-05-08&p=0&limit=50"] = json.dumps(full).encode()
+    site.site["/api/daily_papers?date=2026-05-08&limit=50&p=1"] = json.dumps(items).encode()
+    assert _run(db, site.url(""), "hf-papers", "--via", "api", "--date", "2026-05-08") == 0
+    assert _rows(db, "SELECT count(*), count(DISTINCT page_url) FROM sightings") == [(56, 2)]
+    assert _rows(db, "SELECT count(*) FROM papers") == [(56,)]

@@ -29,6 +29,20 @@ TOKENS = [
 ]  # fmt: skip
 
 
+# Findings not fixed yet (the parser owner's): their regression files are replayed as strict
+# xfails, so a fix is noticed, and fuzzing their format may hit them again. Remove on fixing.
+OPEN_FINDINGS: dict[str, str] = {}
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(fmt, marks=pytest.mark.xfail(reason=OPEN_FINDINGS[fmt], strict=False))
+        if fmt in OPEN_FINDINGS
+        else fmt
+        for fmt in FORMAT_NAMES
+    ]
+
+
 def mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
     """One libFuzzer-like mutation: flips, inserts, erasures, token splices, crossovers."""
     data = bytearray(rng.choice(seeds))
@@ -55,7 +69,7 @@ def mutate(rng: random.Random, seeds: list[bytes]) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+@pytest.mark.parametrize("fmt", _params())
 def test_target_holds_on_seeds_and_mutations(fmt: str) -> None:
     one_input = target(fmt)
     seeds = seed_corpus(fmt)
@@ -76,15 +90,26 @@ def test_target_holds_on_seeds_and_mutations(fmt: str) -> None:
             ) from exc
 
 
-@pytest.mark.parametrize("fmt", FORMAT_NAMES)
-def test_regressions_stay_fixed(fmt: str) -> None:
-    one_input = target(fmt)
-    for path in regressions(fmt):
-        one_input(path.read_bytes())
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            path,
+            id=f"{fmt}/{path.name}",
+            marks=[pytest.mark.xfail(reason=OPEN_FINDINGS[fmt], strict=True)]
+            if fmt in OPEN_FINDINGS
+            else [],
+        )
+        for fmt in FORMAT_NAMES
+        for path in regressions(fmt)
+    ],
+)
+def test_regressions_stay_fixed(path: Path) -> None:
+    target(path.parent.name)(path.read_bytes())
 
 
 @pytest.mark.skipif(not HAVE_ATHERIS, reason="atheris not installed (dev only)")
-@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+@pytest.mark.parametrize("fmt", _params())
 def test_atheris_runs_briefly(fmt: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(HARNESS), fmt, f"-atheris_runs={RUNS}", "-timeout=20",
@@ -95,4 +120,4 @@ def test_atheris_runs_briefly(fmt: str, tmp_path: Path) -> None:
     assert result.returncode == 0, (
         f"{fmt}: fuzzer exit {result.returncode}, artifacts {found}\n{result.stderr[-3000:]}"
     )
-    assert f"Done {RUNS}" in result.stderr or "Done" in result.stderr
+    assert f"Done {RUNS} " in result.stderr

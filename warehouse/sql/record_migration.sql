@@ -1,1 +1,1 @@
-INSERT INTO schema_migrations (version, name) VALUES (?, ?);
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, current_timestamp);
