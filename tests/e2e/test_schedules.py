@@ -77,7 +77,7 @@ def test_parameters_compute_the_cli_urls_and_reject_contradictions() -> None:
     with pytest.raises(UsageError, match="needs authors"):
         plan_ingest("scholarfeed", s)
     with pytest.raises(UsageError, match="days_back"):
-        plan_ingest("hf-papers", s, days_back=400)
+        plan_ingest("hf-papers", s, days_back=MAX_DAYS + 1)
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -157,6 +157,7 @@ def test_prefect_yaml_deploys_every_source_with_its_cron(tmp_path: Path) -> None
 SERVE = """
 import json, sys
 from pathlib import Path
+from flows.commands import MAX_DAYS
 from flows.schedules import serve_schedules
 from flows.settings import Settings
 db, base, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
