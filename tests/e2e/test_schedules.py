@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.commands import MAX_DAYS
 from flows.demo import serve_site, site_pages
 from flows.errors import UsageError
 from flows.settings import Settings
@@ -157,7 +158,6 @@ def test_prefect_yaml_deploys_every_source_with_its_cron(tmp_path: Path) -> None
 SERVE = """
 import json, sys
 from pathlib import Path
-from flows.commands import MAX_DAYS
 from flows.schedules import serve_schedules
 from flows.settings import Settings
 db, base, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
