@@ -66,8 +66,8 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         f"--max-rate 0 --concurrency {result['concurrency']}`; stage seconds are its Prefect "
         "task runs (resolution happens inside the load task; parse tasks overlap the next "
         "fetch, so stages need not add up); *other* is wall time outside the flow runs: CLI "
-        "start-up, imports, Prefect client set-up. Past 366 days the CLI refuses one range "
-        "(`MAX_DAYS`), so larger sizes are several consecutive CLI runs into one warehouse.",
+        "start-up, imports, Prefect client set-up. A range longer than the CLI's `MAX_DAYS` "
+        "is split into consecutive CLI runs into one warehouse (noted in the table).",
         "- **floor**: `bench/floor.py`, the same stack with no orchestration: async httpx, "
         "selectolax, newest-wins in memory, one Arrow insert.",
         "- **dlt**: `bench/peer_dlt.py`, deferred fetch+parse on dlt's extract pool, "

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from bench import site
+from flows.commands import MAX_DAYS
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = site.BENCH_OUT
@@ -46,7 +47,7 @@ DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "bench_pipeline.png"
 SECTION = "## Pipeline throughput"
 CONCURRENCY = 8
-MAX_DAYS_PER_RUN = 366  # flows/commands.py MAX_DAYS: longer ranges take several CLI runs
+MAX_DAYS_PER_RUN = MAX_DAYS  # flows/commands.py: longer ranges take several CLI runs
 SYSTEMS = ("paperflow", "floor", "dlt", "scrapy")
 
 
