@@ -7,6 +7,7 @@ A failure of one page (fetch or parse) becomes that page's `failed` row; the run
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -184,12 +185,14 @@ def parse_pages(
     With a sandbox, the changed pages are parsed on its worker processes (both cores, each
     page under a time and memory limit); without one, in this process (tests, tools).
     """
-    parse = _batch_parser(refs, state, raw_dir, sandbox) if sandbox else parse_in_process
+    # Each body is read (and un-gzipped) once per batch, whether the sandbox or we need it.
+    load: BodyLoader = functools.cache(functools.partial(get_blob, raw_dir))
+    parse = _batch_parser(refs, state, load, sandbox) if sandbox else parse_in_process
     records: list[PageRecord] = []
     rows: list[dict[str, object]] = []
     links: list[str] = []
     for ref in refs:
-        record, page_rows, next_urls = _parse_one(ref, run_id, state.get(ref.url), raw_dir, parse)
+        record, page_rows, next_urls = _parse_one(ref, run_id, state.get(ref.url), load, parse)
         records.append(record)
         rows.extend(page_rows)
         links.extend(next_urls)
@@ -198,6 +201,7 @@ def parse_pages(
 
 
 PageParser = Callable[[str, bytes, str, datetime], ListingPage]
+BodyLoader = Callable[[str], bytes]
 
 
 def parse_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
@@ -205,7 +209,7 @@ def parse_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> L
 
 
 def _batch_parser(
-    refs: Sequence[PageRef], state: dict[str, PageState], raw_dir: Path, sandbox: ParseSandbox
+    refs: Sequence[PageRef], state: dict[str, PageState], load: BodyLoader, sandbox: ParseSandbox
 ) -> PageParser:
     """Hand the sandbox every page of the batch that will be parsed, all at once."""
     items = []
@@ -214,12 +218,12 @@ def _batch_parser(
         fresh = not (ref.error or ref.not_modified or ref.sha256 is None)
         if fresh and ref.format in FORMATS and not (known and known.parsed_sha256 == ref.sha256):
             assert ref.sha256 is not None
-            items.append((ref.format, get_blob(raw_dir, ref.sha256), ref.url, ref.fetched_at))
+            items.append((ref.format, load(ref.sha256), ref.url, ref.fetched_at))
     return sandbox.prepared(items)
 
 
 def _parse_one(
-    ref: PageRef, run_id: str, known: PageState | None, raw_dir: Path, parse: PageParser
+    ref: PageRef, run_id: str, known: PageState | None, load: BodyLoader, parse: PageParser
 ) -> tuple[PageRecord, list[dict[str, object]], tuple[str, ...]]:
     base = _record(ref)
     if ref.error:
@@ -231,13 +235,13 @@ def _parse_one(
         return (
             _with(base, outcome=outcome, content_sha256=sha),
             [],
-            _links(ref, sha, raw_dir, parse),
+            _links(ref, sha, load, parse),
         )
     assert ref.sha256 is not None  # a ref without error or 304 always has a body
     if ref.format not in FORMATS:
         return _with(base, outcome="failed", error=f"unknown format {ref.format!r}"), [], ()
     try:
-        page = parse(ref.format, get_blob(raw_dir, ref.sha256), ref.url, ref.fetched_at)
+        page = parse(ref.format, load(ref.sha256), ref.url, ref.fetched_at)
     except ParseError as exc:
         return _with(base, outcome="failed", error=f"{exc.kind}: {exc.reason}"), [], ()
     suspect = _suspect_reason(page, ref.format)
@@ -249,11 +253,11 @@ def _parse_one(
     return _with(base, outcome=outcome, kind=page.kind, records=len(rows)), rows, page.next_urls
 
 
-def _links(ref: PageRef, sha: str | None, raw_dir: Path, parse: PageParser) -> tuple[str, ...]:
+def _links(ref: PageRef, sha: str | None, load: BodyLoader, parse: PageParser) -> tuple[str, ...]:
     if not sha or not FORMATS[ref.format].paginates:
         return ()  # nothing to follow: don't parse an unchanged page again
     try:
-        return parse(ref.format, get_blob(raw_dir, sha), ref.url, ref.fetched_at).next_urls
+        return parse(ref.format, load(sha), ref.url, ref.fetched_at).next_urls
     except (ParseError, FileNotFoundError):
         return ()
 
