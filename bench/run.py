@@ -302,9 +302,16 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_all(sizes: list[int], base_pages: int, timeout: float, ephemeral: bool) -> dict[str, Any]:
+def run_all(
+    sizes: list[int],
+    base_pages: int,
+    timeout: float,
+    ephemeral: bool,
+    systems: tuple[str, ...] = SYSTEMS,
+) -> dict[str, Any]:
     OUT.mkdir(parents=True, exist_ok=True)
-    ensure_peers_venv()
+    if {"dlt", "scrapy"} & set(systems):
+        ensure_peers_venv()
     most = max(sizes) * base_pages
     t0 = time.perf_counter()
     root = site.build_site(most, OUT / "site")
@@ -319,7 +326,7 @@ def run_all(sizes: list[int], base_pages: int, timeout: float, ephemeral: bool) 
             days = size * base_pages
             urls_file = OUT / f"urls-{days}.txt"
             urls_file.write_text("\n".join(site.day_urls(base, days)) + "\n")
-            for system in SYSTEMS:
+            for system in systems:
                 work = _fresh(OUT / "work" / f"{system}-{days}")
                 if system == "paperflow":
                     run = run_paperflow(size, days, base, work, api, timeout)
@@ -362,9 +369,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=int, default=125, help="day pages at 1x (default 125)")
     parser.add_argument("--quick", action="store_true", help="1x only, no docs update")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per system run")
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help="comma-separated subset of the systems; a subset never updates the docs",
+    )
     args = parser.parse_args(argv)
     sizes = [1] if args.quick else [int(s) for s in args.sizes.split(",")]
-    result = run_all(sizes, args.base, args.timeout, ephemeral=not args.quick)
+    systems = tuple(s for s in args.systems.split(",") if s)
+    if unknown := set(systems) - set(SYSTEMS):
+        parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
+    partial = args.quick or set(systems) != set(SYSTEMS)
+    result = run_all(sizes, args.base, args.timeout, not partial, systems)
     result["machine"] = machine()
     command = (
         "make bench"
@@ -375,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     result["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     (OUT / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {OUT / 'results.json'}")
-    if not args.quick:
+    if not partial:
         from bench.report import write_docs
 
         write_docs(result, DOC, PLOT)

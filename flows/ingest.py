@@ -47,7 +47,7 @@ def ingest(
         s.target, run_id, "ingest", source, params, datetime.now(UTC), s.lock_timeout_s
     )
     try:
-        with ParseSandbox.from_settings(s) as sandbox:
+        with ParseSandbox.from_settings(s, wait_ready=False) as sandbox:
             batches, stats = _crawl(s, run_id, source, fmt, urls, base_url, sandbox)
         result = _load(s, run_id, batches, stats)
     except Exception as exc:

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
+import pyarrow as pa
+
 from flows.fetch import FetchPolicy, FetchResult, FetchSession, fetch_all_sync
 from flows.sandbox import ParseSandbox
 from flows.settings import Settings
+from flows.staging import StagedPage, stage_page, staged_rows
 from parsers import FORMATS, SOURCES, detect_format
 from parsers.errors import ParseError
-from parsers.records import ListingPage
 from warehouse.blobs import get_blob, put_blob
 from warehouse.lake import Target
 from warehouse.load import FetchStats, PageRecord, PageState
-from warehouse.stage import PageContext, stage_row, stage_table, write_stage
+from warehouse.stage import concat_staged, with_run_id, write_stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +75,24 @@ def fetch_pages(
 ) -> tuple[list[PageRef], FetchStats]:
     """Fetch `urls` (conditionally, using stored validators) and keep every body."""
     validators = {u: (s.etag, s.last_modified) for u, s in state.items()}
+    stored: dict[int, str] = {}
+
+    def keep(result: FetchResult) -> None:
+        # Each body is stored as soon as it arrives, while other requests are in flight
+        # (hashing and compressing release the GIL), not all at the end of the batch.
+        if result.body is not None:
+            stored[id(result)] = put_blob(raw_dir, result.body)
+        if on_result is not None:
+            on_result(result)
+
     results = fetch_all_sync(
-        list(urls), policy, validators=validators, session=session, on_result=on_result
+        list(urls), policy, validators=validators, session=session, on_result=keep
     )
-    refs = [_ref_of(r, source, fmt, raw_dir) for r in results]
+    refs = [_ref_of(r, stored.get(id(r)), source, fmt) for r in results]
     return refs, _stats_of(results)
 
 
-def _ref_of(result: FetchResult, source: str, fmt: str, raw_dir: Path) -> PageRef:
-    sha = put_blob(raw_dir, result.body) if result.body is not None else None
+def _ref_of(result: FetchResult, sha: str | None, source: str, fmt: str) -> PageRef:
     return PageRef(
         url=result.url,
         source=source,
@@ -157,20 +168,6 @@ class ParsedBatch:
     next_urls: list[str]
 
 
-# A page whose entries lack their source's required fields this often is not loaded: the
-# site probably changed and the values would be garbage (issue: drift detection).
-SUSPECT_SHARE = 0.2
-REQUIRED = {
-    "abstracts-text": ("abstract",),
-    "hf-papers-html": ("title", "arxiv_id"),
-    "hf-papers-api": ("title", "arxiv_id"),
-    "arxiv-list-html": ("title", "arxiv_id"),
-    "arxiv-api-atom": ("title", "arxiv_id"),
-    "scholarfeed-api": ("title", "arxiv_id"),
-}
-DEFAULT_REQUIRED = ("title",)
-
-
 def parse_pages(
     refs: Sequence[PageRef],
     *,
@@ -180,37 +177,41 @@ def parse_pages(
     stage_path: Path,
     sandbox: ParseSandbox | None = None,
 ) -> ParsedBatch:
-    """Parse every changed page, stage its entries at `stage_path`; one PageRecord per ref.
+    """Parse and stage every changed page, write its rows to `stage_path`; one PageRecord
+    per ref.
 
-    With a sandbox, the changed pages are parsed on its worker processes (both cores, each
-    page under a time and memory limit); without one, in this process (tests, tools).
+    With a sandbox, the changed pages are parsed and staged on its worker processes (both
+    cores, each page under a time and memory limit); without one, in this process (tests,
+    tools).
     """
     # Each body is read (and un-gzipped) once per batch, whether the sandbox or we need it.
     load: BodyLoader = functools.cache(functools.partial(get_blob, raw_dir))
-    parse = _batch_parser(refs, state, load, sandbox) if sandbox else parse_in_process
+    stage = _batch_stager(refs, state, load, sandbox) if sandbox else stage_in_process
     records: list[PageRecord] = []
-    rows: list[dict[str, object]] = []
+    tables: list[pa.Table] = []
     links: list[str] = []
     for ref in refs:
-        record, page_rows, next_urls = _parse_one(ref, run_id, state.get(ref.url), load, parse)
+        record, table, next_urls = _parse_one(ref, run_id, state.get(ref.url), load, stage)
         records.append(record)
-        rows.extend(page_rows)
+        if table is not None and table.num_rows:
+            tables.append(table)
         links.extend(next_urls)
-    path = write_stage(stage_table(rows), stage_path) if rows else None
+    path = write_stage(concat_staged(tables), stage_path) if tables else None
     return ParsedBatch(records, path, list(dict.fromkeys(links)))
 
 
-PageParser = Callable[[str, bytes, str, datetime], ListingPage]
+PageStager = Callable[[str, bytes, str, datetime], StagedPage]
 BodyLoader = Callable[[str], bytes]
 
 
-def parse_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
-    return FORMATS[fmt].parse(body, url=url, fetched_at=fetched_at)
+def stage_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> StagedPage:
+    page = FORMATS[fmt].parse(body, url=url, fetched_at=fetched_at)
+    return stage_page(page, fmt, url, fetched_at)
 
 
-def _batch_parser(
+def _batch_stager(
     refs: Sequence[PageRef], state: dict[str, PageState], load: BodyLoader, sandbox: ParseSandbox
-) -> PageParser:
+) -> PageStager:
     """Hand the sandbox every page of the batch that will be parsed, all at once."""
     items = []
     for ref in refs:
@@ -219,62 +220,45 @@ def _batch_parser(
         if fresh and ref.format in FORMATS and not (known and known.parsed_sha256 == ref.sha256):
             assert ref.sha256 is not None
             items.append((ref.format, load(ref.sha256), ref.url, ref.fetched_at))
-    return sandbox.prepared(items)
+    return sandbox.prepared(items, stage=True)
 
 
 def _parse_one(
-    ref: PageRef, run_id: str, known: PageState | None, load: BodyLoader, parse: PageParser
-) -> tuple[PageRecord, list[dict[str, object]], tuple[str, ...]]:
+    ref: PageRef, run_id: str, known: PageState | None, load: BodyLoader, stage: PageStager
+) -> tuple[PageRecord, pa.Table | None, tuple[str, ...]]:
     base = _record(ref)
     if ref.error:
-        return _with(base, outcome="failed", error=ref.error), [], ()
+        return _with(base, outcome="failed", error=ref.error), None, ()
     if ref.not_modified or (known and ref.sha256 and known.parsed_sha256 == ref.sha256):
         outcome = "not_modified" if ref.not_modified else "unchanged"
         sha = known.parsed_sha256 if known and ref.not_modified else ref.sha256
         # Unchanged pages still lead on to their next pages (a later page may have failed).
         return (
             _with(base, outcome=outcome, content_sha256=sha),
-            [],
-            _links(ref, sha, load, parse),
+            None,
+            _links(ref, sha, load, stage),
         )
     assert ref.sha256 is not None  # a ref without error or 304 always has a body
     if ref.format not in FORMATS:
-        return _with(base, outcome="failed", error=f"unknown format {ref.format!r}"), [], ()
+        return _with(base, outcome="failed", error=f"unknown format {ref.format!r}"), None, ()
     try:
-        page = parse(ref.format, load(ref.sha256), ref.url, ref.fetched_at)
+        page = stage(ref.format, load(ref.sha256), ref.url, ref.fetched_at)
     except ParseError as exc:
-        return _with(base, outcome="failed", error=f"{exc.kind}: {exc.reason}"), [], ()
-    suspect = _suspect_reason(page, ref.format)
-    if suspect:
-        return _with(base, outcome="suspect", kind=page.kind, error=suspect), [], ()
-    ctx = PageContext(ref.origin_run_id or run_id, ref.url, page.kind, ref.fetched_at)
-    rows = [stage_row(entry, ctx) for entry in page.entries]
-    outcome = "parsed" if rows else "empty"
-    return _with(base, outcome=outcome, kind=page.kind, records=len(rows)), rows, page.next_urls
+        return _with(base, outcome="failed", error=f"{exc.kind}: {exc.reason}"), None, ()
+    if page.suspect:
+        return _with(base, outcome="suspect", kind=page.kind, error=page.suspect), None, ()
+    table = with_run_id(staged_rows(page), ref.origin_run_id or run_id)
+    outcome = "parsed" if page.entries else "empty"
+    return _with(base, outcome=outcome, kind=page.kind, records=page.entries), table, page.next_urls
 
 
-def _links(ref: PageRef, sha: str | None, load: BodyLoader, parse: PageParser) -> tuple[str, ...]:
+def _links(ref: PageRef, sha: str | None, load: BodyLoader, stage: PageStager) -> tuple[str, ...]:
     if not sha or not FORMATS[ref.format].paginates:
         return ()  # nothing to follow: don't parse an unchanged page again
     try:
-        return parse(ref.format, load(sha), ref.url, ref.fetched_at).next_urls
+        return stage(ref.format, load(sha), ref.url, ref.fetched_at).next_urls
     except (ParseError, FileNotFoundError):
         return ()
-
-
-def _suspect_reason(page: ListingPage, fmt: str) -> str | None:
-    """Why a page's entries look garbled (too many miss required fields), or None."""
-    if not page.entries:
-        return None
-    required = REQUIRED.get(fmt, DEFAULT_REQUIRED)
-    missing = [e for e in page.entries if any(getattr(e, f) in (None, "") for f in required)]
-    share = len(missing) / len(page.entries)
-    if share <= SUSPECT_SHARE:
-        return None
-    return (
-        f"layout_drift: {len(missing)} of {len(page.entries)} entries lack "
-        f"{'/'.join(required)}; nothing from this page was loaded"
-    )
 
 
 def _record(ref: PageRef) -> PageRecord:

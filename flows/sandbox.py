@@ -16,7 +16,9 @@ worker has its own socket pair to the parent and handles one page at a time:
 so both cores stay busy; `parse` is the one-page form with the `PageParser` signature of
 `flows.pipeline` (`parse_pages(..., parse=sandbox.parse)`). `prepared(items)` parses a batch
 on every worker first and returns a `PageParser` serving those results: the way to use both
-cores from the page-at-a-time pipeline loop.
+cores from the page-at-a-time pipeline loop. With `stage=True` a worker also stages the page
+it parsed (flows/staging.py: normalised rows, hashes and resolution keys as Arrow) and sends
+back a `StagedPage` instead of the `ListingPage`, so that CPU work runs on both cores too.
 
 Limits, and what happens to the page
 ------------------------------------
@@ -90,8 +92,8 @@ DEFAULT_MEMORY_BYTES = 1536 * 1024 * 1024
 CPU_MARGIN_S = 5
 
 Item = tuple[str, bytes, str, datetime]
-Result = ListingPage | ParseError
-PageParser = Callable[[str, bytes, str, datetime], ListingPage]
+Result = Any  # ListingPage (or flows.staging.StagedPage when staging) | ParseError
+PageParser = Callable[[str, bytes, str, datetime], Any]
 
 # Reply statuses sent by a worker.
 _OK, _ERROR, _CRASH, _CRASH_EXIT = "ok", "error", "crash", "crash-exit"
@@ -180,9 +182,11 @@ def _worker_main(conn: Connection, formats: str, memory_bytes: int | None, cpu_s
             return  # the parent is gone
         if not data:
             return  # orderly shutdown
-        seq, fmt, body, url, fetched_at = pickle.loads(data)  # noqa: S301 - from our parent
+        seq, fmt, body, url, fetched_at, stage = pickle.loads(data)  # noqa: S301 - our parent
         _arm_cpu(cpu_s)
         status, payload = _run(table, fmt, body, url, fetched_at)
+        if stage and status == _OK:
+            status, payload = _stage(payload, fmt, url, fetched_at)
         del body, data
         try:
             reply = pickle.dumps((seq, status, payload), protocol=pickle.HIGHEST_PROTOCOL)
@@ -217,6 +221,18 @@ def _run(
     return _OK, page
 
 
+def _stage(page: Any, fmt: str, url: str, fetched_at: datetime) -> tuple[str, object]:
+    """Stage a parsed page here, in the worker (flows/staging.py says why)."""
+    from flows.staging import stage_page  # only workers asked to stage pay for pyarrow
+
+    try:
+        return _OK, stage_page(page, fmt, url, fetched_at)
+    except MemoryError:
+        return _CRASH_EXIT, "out of memory (the worker's address-space limit) while staging"
+    except Exception as exc:
+        return _CRASH, f"staging bug: {type(exc).__name__}: {exc}{_where(exc)}"[:1000]
+
+
 def _where(exc: BaseException) -> str:
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
@@ -233,6 +249,7 @@ def _where(exc: BaseException) -> str:
 _ALLOWED_GLOBALS = {
     ("parsers.records", "ListingPage"),
     ("parsers.records", "Entry"),
+    ("flows.staging", "StagedPage"),
     ("parsers.errors", "_rebuild_error"),
     ("datetime", "date"),
     ("datetime", "datetime"),
@@ -305,6 +322,7 @@ class ParseSandbox:
         formats: str = DEFAULT_FORMATS,
         cpu_limit_s: int | None = None,
         start_timeout_s: float = 60.0,
+        wait_ready: bool = True,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
@@ -316,12 +334,17 @@ class ParseSandbox:
         self.memory_bytes = memory_bytes
         self.formats = formats
         self.start_timeout_s = start_timeout_s
+        # False: `with` only launches the workers; they load the parsers while the flow
+        # fetches its first pages, and the first batch waits for them (a worker that cannot
+        # start then raises SandboxError from that batch).
+        self.wait_ready = wait_ready
         # CPU seconds one page may use before RLIMIT_CPU ends its worker (a backstop).
         self.cpu_s = cpu_limit_s or math.ceil(timeout_s) + CPU_MARGIN_S
         self._table = load_formats(formats)  # names and sources, checked in the parent
         self._pool: list[_Worker] = []
         self._lock = threading.Lock()
         self._seq = 0
+        self._staging = False  # the running batch's mode (batches take turns under _lock)
         self.restarts = 0  # workers replaced after a timeout or crash, for reports and tests
         self.timings: list[float] = []  # the last batch: seconds from dispatch to each outcome
 
@@ -338,7 +361,11 @@ class ParseSandbox:
     # ---------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> ParseSandbox:
-        self.start()
+        if self.wait_ready:
+            self.start()
+        else:
+            with self._lock:
+                self._fill()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -434,31 +461,34 @@ class ParseSandbox:
         result = self.parse_many([(fmt, body, url, fetched_at)])[0]
         if isinstance(result, ParseError):
             raise result
+        assert isinstance(result, ListingPage)
         return result
 
     __call__ = parse
 
-    def prepared(self, items: Iterable[Item]) -> PageParser:
+    def prepared(self, items: Iterable[Item], *, stage: bool = False) -> PageParser:
         """Parse `items` on every worker now; return a PageParser that serves those results.
 
         A call the batch did not cover (another body, url, format or time) is parsed then.
+        With `stage`, the workers also stage each page and the results are StagedPages.
         """
         items = list(items)
-        results = self.parse_many(items)
+        results = self.parse_many(items, stage=stage)
         done = {_key(*item): result for item, result in zip(items, results, strict=True)}
 
-        def parse(fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
+        def parse(fmt: str, body: bytes, url: str, fetched_at: datetime) -> Any:
             result = done.get(_key(fmt, body, url, fetched_at))
             if result is None:
-                return self.parse(fmt, body, url, fetched_at)
+                result = self.parse_many([(fmt, body, url, fetched_at)], stage=stage)[0]
             if isinstance(result, ParseError):
                 raise result
             return result
 
         return parse
 
-    def parse_many(self, items: Iterable[Item]) -> list[Result]:
-        """Parse every item, both cores at once; one ListingPage or ParseError per item."""
+    def parse_many(self, items: Iterable[Item], *, stage: bool = False) -> list[Result]:
+        """Parse every item, both cores at once; one ListingPage or ParseError per item
+        (with `stage`, a flows.staging.StagedPage instead of the ListingPage)."""
         items = list(items)
         results: list[Result | None] = [None] * len(items)
         todo: deque[int] = deque()
@@ -471,11 +501,12 @@ class ParseSandbox:
         timings = [0.0] * len(items)
         if todo:
             with self._lock:
+                self._staging = stage
                 self._fill()
                 self._run_batch(items, todo, results, timings)
         self.timings = timings
         assert all(r is not None for r in results)
-        return results  # type: ignore[return-value]
+        return results
 
     def _refuse(self, fmt: str, body: bytes, url: str, fetched_at: datetime) -> ParseError | None:
         if fmt not in self._table.parse:
@@ -551,7 +582,7 @@ class ParseSandbox:
     def _dispatch(self, slot: int, index: int, item: Item) -> _Job | None:
         self._seq += 1
         fmt, body, url, fetched_at = item
-        data = pickle.dumps((self._seq, fmt, body, url, fetched_at), protocol=5)
+        data = pickle.dumps((self._seq, fmt, body, url, fetched_at, self._staging), protocol=5)
         try:
             self._pool[slot].conn.send_bytes(data)
         except OSError:
@@ -573,13 +604,20 @@ class ParseSandbox:
         if seq != job.seq:
             self._replace(slot)
             return self._crash(item, "worker replied out of turn")
-        if status == _OK and isinstance(payload, ListingPage):
+        if status == _OK and isinstance(payload, self._expected()):
             return payload
         if status == _ERROR and isinstance(payload, ParseError):
             return payload
         if status == _CRASH_EXIT:
             self._replace(slot)
         return self._crash(item, str(payload))
+
+    def _expected(self) -> type:
+        if not self._staging:
+            return ListingPage
+        from flows.staging import StagedPage
+
+        return StagedPage
 
     def _died(self, item: Item, slot: int) -> ParseError:
         proc = self._pool[slot].proc

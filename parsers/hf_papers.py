@@ -190,24 +190,32 @@ def parse(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:
     no usable list). An island whose list is legitimately empty gives zero entries.
     `fetched_at` is unused: HF pages carry their own dates.
     """
-    text = _decode_html(body, url)
-    tree = LexborHTMLParser(text)
+    text, html = _decode_html(body, url)
+    tree = LexborHTMLParser(html)
     island = tree.css_first(_ISLAND)
     props, problem = _island_props(island)
-    cards = _card_links(tree)
     if props is not None:
-        return _page_from_props(props, cards, url)
+        return _page_from_props(props, tree, url)
+    cards = _card_links(tree)
     if cards:
         warning = f"fell back to {len(cards)} visible cards (no abstracts or authors): {problem}"
         return _page_from_cards(cards, url, warning)
     raise _no_listing(text, tree, url, problem)
 
 
-def _decode_html(body: bytes, url: str) -> str:
-    """UTF-8 text of the page (HF serves UTF-8); an empty body is garbage."""
-    if not body.strip():
+def _decode_html(body: bytes, url: str) -> tuple[str, str | bytes]:
+    """UTF-8 text of the page (HF serves UTF-8) and the input for lexbor; empty is garbage."""
+    if not body or body.isspace():  # what `not body.strip()` says, without copying the page
         raise ParseError("empty body", source=_NAME, url=url, kind="garbage")
-    return body.decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
+        return text, text
+    stripped = text.lstrip("\ufeff")
+    # Valid UTF-8: lexbor would encode `stripped` back to exactly these bytes (each BOM is
+    # 3 bytes), so hand it the bytes and skip the encode.
+    return stripped, body[3 * (len(text) - len(stripped)) :]
 
 
 def _island_props(island: LexborNode | None) -> tuple[JSONObj | None, str]:
@@ -228,10 +236,11 @@ def _island_props(island: LexborNode | None) -> tuple[JSONObj | None, str]:
     return props, ""
 
 
-def _page_from_props(props: JSONObj, cards: list[LexborNode], url: str) -> ListingPage:
+def _page_from_props(props: JSONObj, tree: LexborHTMLParser, url: str) -> ListingPage:
     """The page built from island JSON; the cards only when the JSON list is empty."""
     items = _props_items(props)
-    if not items and cards:
+    cards = [] if items else _card_links(tree)  # only now: a card search is ~10% of a parse
+    if cards:
         # An empty list next to rendered cards means the JSON no longer carries the list.
         warning = f"DailyPapers island lists no papers but the page shows {len(cards)} cards"
         return _page_from_cards(cards, url, warning)

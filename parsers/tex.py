@@ -5,11 +5,12 @@ Pages show titles the way authors typed them for arXiv, so `PanGu-$α$`, `$\\ell
 `X`), strips `$` delimiters, and leaves everything else — unknown commands included — as it
 was. It is total (never raises) and idempotent.
 
-This module must not import `parsers.records`: `records.title_key` imports it lazily.
+This module must not import `parsers.records`, which imports it for `title_key`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -331,6 +332,13 @@ def render_tex(text: str) -> str:
     """
     if "\\" not in text and "$" not in text:
         return text
+    if len(text) <= _MEMO_MAX_LEN:
+        return _render_memo(text)
+    return _render(text)
+
+
+def _render(text: str) -> str:
+    """`render_tex` for text that holds `\\` or `$`: `_render_once` until nothing changes."""
     current, weight = text, _weight(text)
     while True:
         rendered = _render_once(current)
@@ -340,11 +348,19 @@ def render_tex(text: str) -> str:
         if rendered == current or new_weight >= weight:
             return current if new_weight >= weight else rendered
         current, weight = rendered, new_weight
+        if "\\" not in current and "$" not in current:
+            return current  # the next pass would be the identity (see the fast path above)
+
+
+# Staging renders each title twice (`title_rendered`, and inside `title_key`), and pages
+# repeat titles; rendering is pure, so title-sized texts are memoised.
+_MEMO_MAX_LEN = 1_000
+_render_memo = functools.lru_cache(maxsize=1024)(_render)
 
 
 def _weight(text: str) -> int:
     """How many TeX-special characters `text` holds (the fixpoint loop's progress measure)."""
-    return sum(text.count(ch) for ch in _SPECIAL)
+    return sum(map(text.count, _SPECIAL))
 
 
 def _render_once(text: str) -> str:

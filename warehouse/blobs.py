@@ -7,12 +7,13 @@ parsed data from it without the network.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import re
 import tempfile
 from pathlib import Path
+
+from isal import igzip
 
 _SHA = re.compile(r"[0-9a-f]{64}")
 
@@ -34,8 +35,9 @@ def put_blob(raw_dir: Path, body: bytes) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as out:
-            # Level 1: listing pages still shrink ~5x, at a fraction of level 6's CPU per page.
-            out.write(gzip.compress(body, compresslevel=1, mtime=0))
+            # ISA-L level 1 writes ordinary gzip (any gunzip reads it): listing pages shrink
+            # ~6x for ~0.3 ms of CPU per 400 KB page, against ~1.7 ms for zlib's level 1.
+            out.write(igzip.compress(body, compresslevel=1, mtime=0))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -45,4 +47,5 @@ def put_blob(raw_dir: Path, body: bytes) -> str:
 
 def get_blob(raw_dir: Path, sha256: str) -> bytes:
     """Read a stored body back (raises FileNotFoundError if it was never stored)."""
-    return gzip.decompress(blob_path(raw_dir, sha256).read_bytes())
+    body: bytes = igzip.decompress(blob_path(raw_dir, sha256).read_bytes())  # type: ignore[no-untyped-call]
+    return body

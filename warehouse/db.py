@@ -45,7 +45,7 @@ def _harden(
     """Lock the connection down. `allowed` directories stay reachable (a DuckLake's data
     files): DuckDB then still refuses every other path, URL and new ATTACH."""
     duckdb_ext.init(con)  # points DuckDB at the wheel-installed extensions, no auto-install
-    con.execute("LOAD fts")
+    con.execute("LOAD fts")  # stem(): the search index (warehouse/search.py) and its queries
     if threads:
         con.execute("SET threads = ?", [threads])
     if allowed:
@@ -205,16 +205,6 @@ def publish_snapshot(db_path: Path) -> Path:
     shutil.copyfile(db_path, tmp)
     os.replace(tmp, target)
     return target
-
-
-def refresh_search_index(con: Connection) -> None:
-    """Rebuild the full-text index over paper titles and abstracts (BM25, English stemming)."""
-    con.execute(load_sql("create_search_index.sql"))
-
-
-def search_index_exists(con: Connection) -> bool:
-    row = con.execute(load_sql("find_search_index.sql")).fetchone()
-    return bool(row and row[0])
 
 
 @contextmanager

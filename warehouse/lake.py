@@ -118,14 +118,22 @@ def allowed_directories(lake: Lake) -> list[str]:
     return [str(lake.data_path) + "/"]
 
 
+# A schema statement with this comment line is for DuckDB files only; DuckLake skips it. For
+# what a TEMP macro cannot stand in for: TEMP macros live in one schema, so the compatibility
+# macro `fts_main_papers.match_bm25` (and its schema) exists only in files (005_search_index).
+FILE_ONLY = "-- duckdb file only"
+
+
 def schema_sql(sql: str) -> str:
     """A numbered schema file as DuckLake accepts it: no PRIMARY KEY (DuckLake has no
     constraints but NOT NULL), no non-literal DEFAULT, no macros (made per connection by
-    `temp_macros`). One source of truth: the DuckDB files, transformed."""
+    `temp_macros`), no FILE_ONLY statements. One source of truth: the DuckDB files,
+    transformed."""
     sql = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", sql)
     sql = re.sub(r"\s+PRIMARY KEY\b", "", sql)
     sql = re.sub(r"\s+DEFAULT\s+current_timestamp\b", "", sql, flags=re.IGNORECASE)
-    return ";\n".join(s for s in sql.split(";\n") if not _is_macro(s))
+    kept = (s for s in sql.split(";\n") if not _is_macro(s) and not _is_file_only(s))
+    return ";\n".join(kept)
 
 
 def temp_macros(sql: str) -> list[str]:
@@ -134,13 +142,17 @@ def temp_macros(sql: str) -> list[str]:
     return [
         re.sub(r"CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", s)
         for s in sql.split(";\n")
-        if _is_macro(s)
+        if _is_macro(s) and not _is_file_only(s)
     ]
 
 
 def _is_macro(statement: str) -> bool:
     code = "\n".join(x for x in statement.splitlines() if not x.lstrip().startswith("--"))
     return bool(re.search(r"\bCREATE\s+(OR\s+REPLACE\s+)?MACRO\b", code, re.IGNORECASE))
+
+
+def _is_file_only(statement: str) -> bool:
+    return any(x.strip().lower() == FILE_ONLY for x in statement.splitlines())
 
 
 def is_conflict(exc: BaseException) -> bool:

@@ -30,8 +30,6 @@ from warehouse.db import (
     open_connection,
     open_writer,
     publish_snapshot,
-    refresh_search_index,
-    search_index_exists,
     snapshot_path,
     transaction,
     write,
@@ -46,7 +44,8 @@ from warehouse.resolve import (
     resolve,
     sketch_rows,
 )
-from warehouse.stage import read_stage
+from warehouse.search import rebuild_search_index, update_search_index
+from warehouse.stage import KEY_COLUMNS, stage_chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,18 +196,16 @@ def load_batch(
     state (WarehouseLocked if others keep winning); there is no search index or snapshot file
     to refresh there (docs/warehouse.md, "DuckLake").
     """
-    table = read_stage(stage_paths)
+    stage_chunks(stage_paths)  # unreadable staging fails here, before anything is locked
     if isinstance(db_path, Lake):
-        return _load_lake(db_path, run_id, pages, table, stats, finished_at, error)
+        return _load_lake(db_path, run_id, pages, stage_paths, stats, finished_at, error)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         with open_connection(db_path) as con:
             try:
                 with transaction(con):
-                    result = _load(con, run_id, pages, table, stats, finished_at, error)
+                    result = _load(con, run_id, pages, stage_paths, stats, finished_at, error)
             except Exception as exc:  # the flow boundary reports it; the transaction rolled back
                 raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
-            if result.papers_added or result.papers_updated or not search_index_exists(con):
-                refresh_search_index(con)
             con.execute("CHECKPOINT")
         publish_snapshot(db_path)
     return result
@@ -218,13 +215,15 @@ def _load_lake(
     lake: Lake,
     run_id: str,
     pages: Sequence[PageRecord],
-    table: pa.Table,
+    stage_paths: Sequence[Path],
     stats: FetchStats,
     finished_at: datetime,
     error: str | None,
 ) -> LoadResult:
     try:
-        return write(lake, lambda con: _load(con, run_id, pages, table, stats, finished_at, error))
+        return write(
+            lake, lambda con: _load(con, run_id, pages, stage_paths, stats, finished_at, error)
+        )
     except WarehouseLocked:
         raise
     except Exception as exc:  # the flow boundary reports it; the transaction rolled back
@@ -235,35 +234,58 @@ def _load(
     con: Connection,
     run_id: str,
     pages: Sequence[PageRecord],
-    table: pa.Table,
+    stage_paths: Sequence[Path],
     stats: FetchStats,
     finished_at: datetime,
     error: str | None,
 ) -> LoadResult:
+    """The whole load, inside the caller's transaction: staged rows a chunk at a time, so
+    memory stays flat however large the run (each chunk sees the ones before it)."""
     _insert_pages(con, run_id, pages)
     _insert(con, "stage_blocks", "resolve_insert_blocks.sql", backfill_blocks(con))
-    new = _only_new(con, table)
-    resolution = resolve(con, new)
-    _apply_merges(con, resolution, run_id, finished_at)
-    paper_ids = pa.array(resolution.paper_ids, type=pa.string())
-    _insert(
-        con, "stage_sightings", "insert_sightings.sql", new.append_column("paper_id", paper_ids)
-    )
-    _insert(
-        con,
-        "stage_decisions",
-        "insert_decisions.sql",
-        _decisions(new, resolution, run_id, finished_at),
-    )
-    keys = resolution.keys
-    _insert(con, "stage_sketches", "insert_sketches.sql", sketch_rows(keys, resolution.paper_ids))
-    _insert(con, "stage_blocks", "resolve_insert_blocks.sql", block_rows(keys))
-    touched = resolution.touched
-    _refresh_papers(con, touched)
-    result = _result(run_id, pages, new.num_rows, resolution, touched, error)
+    tally = _Tally()
+    for chunk in stage_chunks(stage_paths):
+        _load_chunk(con, chunk, run_id, finished_at, tally)
+    # Once, after the last chunk: DuckDB refuses to delete and re-insert a key written
+    # earlier in the same transaction, and resolution reads sightings, not papers.
+    _refresh_papers(con, tally.touched - tally.merged)
+    update_search_index(con, tally.touched | tally.merged)
+    result = _result(run_id, pages, tally, error)
     _finish_run(con, result, stats, finished_at, error)
     bump_state(con, run_id, finished_at)
     return result
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the chunks of one load did, for its result and the search index."""
+
+    added: int = 0
+    new_papers: set[str] = field(default_factory=set)
+    touched: set[str] = field(default_factory=set)
+    merged: set[str] = field(default_factory=set)
+
+
+def _load_chunk(
+    con: Connection, chunk: pa.Table, run_id: str, at: datetime, tally: _Tally
+) -> None:
+    """Resolve and write one chunk of staged rows; refresh the papers it touched."""
+    new = _only_new(con, chunk)
+    if new.num_rows == 0:
+        return
+    resolution = resolve(con, new)
+    _apply_merges(con, resolution, run_id, at)
+    paper_ids = pa.array(resolution.paper_ids, type=pa.string())
+    sightings = new.drop_columns(list(KEY_COLUMNS)).append_column("paper_id", paper_ids)
+    _insert(con, "stage_sightings", "insert_sightings.sql", sightings)
+    _insert(con, "stage_decisions", "insert_decisions.sql", _decisions(new, resolution, run_id, at))
+    keys = resolution.keys
+    _insert(con, "stage_sketches", "insert_sketches.sql", sketch_rows(keys, resolution.paper_ids))
+    _insert(con, "stage_blocks", "resolve_insert_blocks.sql", block_rows(keys))
+    tally.added += new.num_rows
+    tally.new_papers |= resolution.new_papers
+    tally.touched |= resolution.touched
+    tally.merged |= set(resolution.merged)
 
 
 def _insert_pages(con: Connection, run_id: str, pages: Sequence[PageRecord]) -> None:
@@ -360,12 +382,7 @@ def _refresh_papers(con: Connection, paper_ids: set[str]) -> None:
 
 
 def _result(
-    run_id: str,
-    pages: Sequence[PageRecord],
-    added: int,
-    res: Resolution,
-    touched: set[str],
-    error: str | None,
+    run_id: str, pages: Sequence[PageRecord], tally: _Tally, error: str | None
 ) -> LoadResult:
     failed = [p for p in pages if p.outcome in ("failed", "suspect")]
     unchanged = sum(p.outcome in ("unchanged", "not_modified") for p in pages)
@@ -378,9 +395,10 @@ def _result(
         pages_parsed=parsed,
         pages_unchanged=unchanged,
         pages_failed=len(failed),
-        sightings_added=added,
-        papers_added=len(res.new_papers),
-        papers_updated=len(touched - res.new_papers),
+        sightings_added=tally.added,
+        # A paper made by one chunk and merged away by a later one was neither.
+        papers_added=len(tally.new_papers - tally.merged),
+        papers_updated=len(tally.touched - tally.new_papers - tally.merged),
         failures=tuple((p.url, p.error or p.outcome) for p in failed),
     )
 
@@ -470,6 +488,7 @@ def rebuild_papers(db_path: Target, *, lock_timeout_s: float = 60.0) -> int:
             con.execute(load_sql("refresh_papers.sql"))
         finally:
             con.unregister("refresh_ids")
+        rebuild_search_index(con)
         row = con.execute(load_sql("rebuild_count_papers.sql")).fetchone()
     return int(row[0]) if row else 0
 
@@ -478,3 +497,4 @@ def apply_resolution(con: Connection, res: Resolution, run_id: str, at: datetime
     """Write a resolution of existing papers (no new sightings): moves, aliases, papers."""
     _apply_merges(con, res, run_id, at)
     _refresh_papers(con, res.touched)
+    update_search_index(con, res.touched | set(res.merged))

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from warehouse.db import load_sql, open_reader, refresh_search_index
+from warehouse.db import load_sql, open_reader
 from warehouse.errors import WarehouseError
-from warehouse.lake import Lake, Target
+from warehouse.lake import Target
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,18 +44,12 @@ def run_named(db_path: Target, name: str, params: list[object] | None = None) ->
 
 
 def search(db_path: Target, text: str, *, limit: int = 10) -> QueryResult:
-    """Papers best matching `text` in title or abstract (BM25 over the full-text index).
-
-    A DuckLake cannot store the index, so there it is built for this one query over an
-    in-memory copy of `papers` (lake_search_copy.sql): the same ranking, at the cost of
-    indexing every search (about a second per 100,000 papers)."""
+    """Papers best matching `text` in title or abstract (BM25 over the search index, which
+    every load keeps current: warehouse/search.py). The same SQL on a file and a DuckLake."""
     if not text.strip():
         raise QueryError("nothing to search for")
     with open_reader(db_path) as con:
         try:
-            if isinstance(db_path, Lake):
-                con.execute(load_sql("lake_search_copy.sql"))
-                refresh_search_index(con)
             cursor = con.execute(load_sql("search_papers.sql"), {"query": text, "limit": limit})
         except duckdb.CatalogException as exc:
             raise QueryError("no search index yet: run an ingest or import first") from exc

@@ -19,37 +19,50 @@ Canonical and incremental. Candidate edges form a graph over all sightings; the 
 each connected part is a pure function of its sightings and marks: edges are applied tier by
 tier in a fixed order (score, then sighting ids), never in arrival order. A load finds the
 parts its new sightings touch with SQL joins (blocking keys: ids, title key, title blocks,
-abstract sketches), closes them over the same joins, and re-resolves exactly those sightings.
+abstract sketches — each followed only where its rule could join the two), closes them over
+the same joins, and re-resolves exactly those sightings.
 So resolving in one batch, in any order, or in several batches in any order gives the same
-partition. Ids stay put: each existing paper goes to the group holding most of its sightings;
-a group keeps the earliest paper it received, the others become `paper_aliases`; a group with
-none gets `pf_` + a hash of its strongest key.
+partition. Sketches are lazy: computed only once the warehouse or the batch holds an
+abstract-only sighting (the only kind rule 4 pairs), the older sightings' then backfilled.
+Ids stay put: each existing paper goes to the group holding most of its sightings; a group
+keeps the earliest paper it received, the others become `paper_aliases`; a group with none
+gets `pf_` + a hash of its strongest key.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import re
-import unicodedata
-import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter, not_
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.db import Connection, load_sql
+from warehouse.keys import (
+    _WORD,
+    TITLE_MIN_CHARS,
+    compact,
+    shingles,
+    similar_abstracts,
+    similar_titles,
+    sketch,
+    surname,
+    title_blocks,
+)
 
-SKETCH_K = 16
-JACCARD_MIN = 0.5
-CONTAINMENT_MIN = 0.8
-TITLE_SIM_MIN = 0.85
-TITLE_MIN_CHARS = 12
-BLOCK_AUTHORS = 3
-BLOCK_CHARS = 5
 MAX_ROUNDS = 8
 RULES = ("user", "arxiv_id", "doi", "title", "similar_title", "abstract")
 _EXACT_RULES = {"arxiv_id": "arxiv_id", "doi": "doi", "title": "title_key"}
 _SOFT_RULES = ("title", "similar_title", "abstract")
+_NO_NAME = frozenset({""})
+_PROBE_COLUMNS = ["sighting_id", "arxiv_id", "doi", "title_key"]
 
 
 @dataclass(slots=True)
@@ -62,10 +75,23 @@ class Keys:
     doi: str | None
     title_key: str | None
     year: int | None
-    surnames: frozenset[str]
-    abstract: str | None
+    names: list[str] | None  # author surnames in author order; None: `authors` not folded yet
+    abstract: str | None  # only where the abstract tier may need it (`keys_of`)
     sketch: tuple[int, ...] = ()
     blocks: tuple[int, ...] = ()
+    authors: list[str] | None = None
+    _surnames: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def surnames(self) -> frozenset[str]:
+        """The authors' surnames, computed on first use: only soft-rule vetoes and similar
+        titles ask, and a sighting read back from the warehouse has only its authors' names."""
+        if self._surnames is None:
+            names = self.names
+            if names is None:
+                names = [surname(str(a)) for a in self.authors or []]
+            self._surnames = frozenset(names) - _NO_NAME
+        return self._surnames
 
     @property
     def abstract_only(self) -> bool:
@@ -85,7 +111,9 @@ class Resolution:
 
     `paper_ids`/`decisions` are per row of the new table; `moved` holds existing sightings
     that now belong to another paper (sighting_id -> (paper_id, decision)); `merged` maps a
-    paper id that no longer has sightings to the paper that took them over.
+    paper id that no longer has sightings to the paper that took them over. `keys` are the new
+    rows' keys (a sketch only where the abstract tier is in play), `blocks` their
+    `title_blocks` rows.
     """
 
     paper_ids: list[str]
@@ -93,176 +121,139 @@ class Resolution:
     merged: dict[str, str]
     new_papers: set[str]
     moved: dict[str, tuple[str, Decision]] = field(default_factory=dict)
-    keys: list[Keys] = field(default_factory=list)  # the new rows' keys, for their blocks/sketches
+    keys: list[Keys] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    blocks: pa.Table | None = None
 
 
-# --- keys -------------------------------------------------------------------------------------
-
-_WORD = re.compile(r"\w+")
-_DIGITS = re.compile(r"\d+")
-
-
-def surname(name: str) -> str:
-    """Last word of a name, accent- and case-folded (`José Núñez` -> `nunez`)."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-    words: list[str] = _WORD.findall(folded) or _WORD.findall(name.casefold())
-    return words[-1] if words else ""
-
-
-def _h64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def shingles(text: str | None) -> frozenset[int]:
-    """Hashes of the word 3-shingles of `text` (lower-cased words).
-
-    CRC-32 (C speed, stable across processes, unlike `hash`) is plenty here: a collision can
-    only add a candidate, which the exact shingle comparison then rejects.
-    """
-    if not text:
-        return frozenset()
-    words = _WORD.findall(text.casefold())
-    grams = (" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1)))
-    return frozenset(zlib.crc32(g.encode()) for g in grams)
-
-
-def sketch(sh: frozenset[int]) -> list[int]:
-    """Bottom-k MinHash sketch: the k smallest shingle hashes."""
-    return sorted(sh)[:SKETCH_K]
-
-
-def similar_abstracts(a: frozenset[int], b: frozenset[int]) -> float:
-    """Score in [0, 1]; non-zero only when one abstract is a light rewording of the other."""
-    if not a or not b:
-        return 0.0
-    inter = len(a & b)
-    jaccard = inter / len(a | b)
-    containment = inter / min(len(a), len(b))
-    if jaccard >= JACCARD_MIN or containment >= CONTAINMENT_MIN:
-        return max(jaccard, containment)
-    return 0.0
-
-
-def compact(title_key: str | None) -> str:
-    return (title_key or "").replace(" ", "")
-
-
-def _trigrams(text: str) -> frozenset[str]:
-    return frozenset(text[i : i + 3] for i in range(max(len(text) - 2, 1)))
-
-
-_VERSION_WORD = re.compile(r"^(?:v\d+|[a-z]|[ivx]+|\d\w*|plus|pro|mini|lite|next|xl|large|base)$")
-
-
-def similar_titles(a: str | None, b: str | None) -> float:
-    """Similarity of two title keys' compact forms: trigram Dice, or 1 - (edit distance with
-    transpositions) / length for short titles where one typo moves Dice a lot. 0 when either
-    is too short to judge or when they differ in a number or a version-like word (`Kosmos-2`
-    vs `Kosmos-2.5`, `BEiT` vs `BEiT v2`, `Kosmos-G`): look-alikes of different papers."""
-    ca, cb = compact(a), compact(b)
-    if min(len(ca), len(cb)) < TITLE_MIN_CHARS or _versions_differ(a or "", b or ""):
-        return 0.0
-    ta, tb = _trigrams(ca), _trigrams(cb)
-    dice = 2 * len(ta & tb) / (len(ta) + len(tb))
-    if dice >= TITLE_SIM_MIN:
-        return dice
-    if dice < 0.5:
-        return 0.0
-    edit = 1 - _osa(ca, cb) / max(len(ca), len(cb))
-    return edit if edit >= 0.9 else 0.0
-
-
-def _versions_differ(a: str, b: str) -> bool:
-    if _DIGITS.findall(a) != _DIGITS.findall(b):
-        return True
-    wa, wb = set(a.split()), set(b.split())
-    return any(_VERSION_WORD.match(w) for w in wa ^ wb)
-
-
-def _osa(a: str, b: str) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
-def title_blocks(title_key: str | None, surnames_in_order: Sequence[str]) -> list[int]:
-    """Blocking keys for similar_title: (surname of one of the first authors) × (first or last
-    few characters of the compact title). Two spellings of one title by one team share one."""
-    text = compact(title_key)
-    if len(text) < TITLE_MIN_CHARS:
-        return []
-    names = [s for s in surnames_in_order if s][:BLOCK_AUTHORS]
-    ends = (text[:BLOCK_CHARS], text[-BLOCK_CHARS:])
-    return sorted({_h64(f"{name}|{i}|{end}") for name in names for i, end in enumerate(ends)})
-
-
-def _keys(row: dict[str, object], sketch_hashes: Sequence[int] | None = None) -> Keys:
-    authors = row["authors"] or []
-    assert isinstance(authors, list)
-    names = [surname(str(a)) for a in authors]
-    published = row["published_date"]
-    abstract = row["abstract"] if isinstance(row["abstract"], str) else None
-    title = row["title_key"] if isinstance(row["title_key"], str) else None
-    keys = Keys(
-        sighting_id=str(row["sighting_id"]),
-        paper_id=row.get("paper_id") if isinstance(row.get("paper_id"), str) else None,  # type: ignore[arg-type]
-        arxiv_id=row["arxiv_id"] if isinstance(row["arxiv_id"], str) else None,
-        doi=row["doi"] if isinstance(row["doi"], str) else None,
-        title_key=title,
-        year=getattr(published, "year", None),
-        surnames=frozenset(n for n in names if n),
-        abstract=abstract,
-        blocks=tuple(title_blocks(title, names)),
-    )
-    if sketch_hashes is not None:
-        keys.sketch = tuple(sketch_hashes)
-    elif abstract:
-        keys.sketch = tuple(sketch(shingles(abstract)))
-    return keys
-
-
-_KEY_COLUMNS = ["sighting_id", "arxiv_id", "doi", "title_key", "published_date", "authors",
-                "abstract"]
+# --- keys, column by column (the pure functions of one entry: warehouse/keys.py) --------------
 
 
 def keys_of(table: pa.Table) -> list[Keys]:
-    """Resolution keys for every staged row (new sightings, no paper yet)."""
-    return [_keys(row) for row in table.select(_KEY_COLUMNS).to_pylist()]
+    """Resolution keys for every staged row (new sightings, no paper yet), from the key
+    columns the parse workers staged (`surnames`, `title_blocks`; computed here where null).
+
+    Only abstract-only rows get their abstract here: the others need it just for a sketch,
+    which `add_sketches` gives them when the abstract tier is in play.
+    """
+    only = pc.if_else(_abstract_only(table), table["abstract"], pa.scalar(None, pa.string()))
+    return _keys_from(table, only)
+
+
+def _abstract_only(table: pa.Table) -> pa.ChunkedArray:
+    """Per row: an abstract and no arXiv id, DOI or title key (`Keys.abstract_only`)."""
+    absent = [pc.fill_null(pc.equal(table[c], ""), True) for c in ("arxiv_id", "doi", "title_key")]
+    has_text = pc.fill_null(pc.not_equal(table["abstract"], ""), False)
+    return pc.and_(pc.and_(has_text, absent[0]), pc.and_(absent[1], absent[2]))
+
+
+def _keys_from(table: pa.Table, abstracts: pa.ChunkedArray | pa.Array) -> list[Keys]:
+    """Keys from a table of sightings (staged or read back), one `to_pylist` per column."""
+    names: Sequence[list[str] | None]
+    unknown = [None] * table.num_rows
+    if "surnames" in table.column_names:  # staged: as the parse workers computed them
+        names, authors = _surname_lists(table), unknown
+    else:  # read back from `sightings`: folded only if asked (`Keys.surnames`)
+        names, authors = unknown, _column(table, "authors")
+    blocks = _block_lists(table, names, authors)
+    years = pc.year(table["published_date"]).to_pylist()
+    columns = [_column(table, c) for c in ("sighting_id", "paper_id", "arxiv_id", "doi",
+                                           "title_key", "sketch")]
+    return [
+        Keys(sid, pid, arxiv, doi, title, year, ns, text, tuple(sk or ()), tuple(bl), people)
+        for sid, pid, arxiv, doi, title, sk, year, ns, text, bl, people in zip(
+            *columns, years, names, abstracts.to_pylist(), blocks, authors, strict=True
+        )
+    ]
+
+
+def _column(table: pa.Table, name: str) -> list[Any]:
+    """A column's values, or all None where the table lacks it."""
+    if name in table.column_names:
+        return table[name].to_pylist()  # type: ignore[no-any-return]
+    return [None] * table.num_rows
+
+
+def _surname_lists(table: pa.Table) -> list[list[str]]:
+    """Each row's author surnames in author order: the staged `surnames` column where the parse
+    workers filled it, else computed from `authors`."""
+    names = _column(table, "surnames")
+    if "surnames" in table.column_names and table["surnames"].null_count == 0:
+        return names
+    authors = table["authors"].to_pylist()
+    return [
+        got if got is not None else [surname(str(a)) for a in people or []]
+        for got, people in zip(names, authors, strict=True)
+    ]
+
+
+def _block_lists(
+    table: pa.Table, names: Sequence[list[str] | None], authors: Sequence[list[str] | None]
+) -> list[list[int]]:
+    """Each row's title blocks: the `title_blocks` column where filled, else computed."""
+    blocks = _column(table, "title_blocks")
+    keys = _column(table, "title_key")
+    return [
+        got if got is not None else _blocks_of(key, ns, people)
+        for got, key, ns, people in zip(blocks, keys, names, authors, strict=True)
+    ]
+
+
+def _blocks_of(
+    title_key: str | None, names: list[str] | None, authors: list[str] | None
+) -> list[int]:
+    if names is None:  # fold the authors' names only where the title is long enough for blocks
+        if len(compact(title_key)) < TITLE_MIN_CHARS:
+            return []
+        names = [surname(str(a)) for a in authors or []]
+    return title_blocks(title_key, names)
+
+
+def add_sketches(keys: Sequence[Keys], table: pa.Table) -> None:
+    """Give each row of `table` that has an abstract (`keys` = `keys_of(table)`) its abstract
+    and sketch."""
+    with_text = pc.indices_nonzero(pc.fill_null(pc.not_equal(table["abstract"], ""), False))
+    texts = table["abstract"].take(with_text).to_pylist()
+    for i, text in zip(with_text.to_pylist(), texts, strict=True):
+        keys[i].abstract = text
+        keys[i].sketch = tuple(sketch(shingles(text)))
 
 
 def sketch_rows(keys: Sequence[Keys], paper_ids: Sequence[str]) -> pa.Table:
-    """`abstract_sketches` rows for every new sighting with an abstract (sketches computed
-    once, by `keys_of`)."""
-    sids, pids, hashes = [], [], []
-    for k, pid in zip(keys, paper_ids, strict=True):
-        for h in k.sketch:
-            sids.append(k.sighting_id)
-            pids.append(pid)
-            hashes.append(h)
-    return pa.table(
-        {"sighting_id": sids, "paper_id": pids, "h": pa.array(hashes, type=pa.uint64())}
-    )
+    """`abstract_sketches` rows for the new sightings that were sketched (`resolve` sketches
+    them only when the abstract tier is in play: docs/resolution.md, "Lazy sketches")."""
+    pairs = zip(keys, paper_ids, strict=True)
+    return _sketch_table((k.sighting_id, pid, k.sketch) for k, pid in pairs if k.sketch)
+
+
+def _sketch_table(rows: Iterable[tuple[str, str | None, Sequence[int]]]) -> pa.Table:
+    sids: list[str] = []
+    pids: list[str | None] = []
+    hashes: list[int] = []
+    for sid, pid, hs in rows:
+        sids += [sid] * len(hs)
+        pids += [pid] * len(hs)
+        hashes += hs
+    return pa.table({"sighting_id": pa.array(sids, pa.string()),
+                     "paper_id": pa.array(pids, pa.string()), "h": pa.array(hashes, pa.uint64())})
 
 
 def block_rows(keys: Iterable[Keys]) -> pa.Table:
     """`title_blocks` rows for the given sightings."""
-    sids, blocks = [], []
-    for k in keys:
-        for b in k.blocks:
-            sids.append(k.sighting_id)
-            blocks.append(b)
-    return pa.table({"sighting_id": pa.array(sids, pa.string()),
-                     "block": pa.array(blocks, type=pa.uint64())})
+    keys = list(keys)
+    return pa.table({"sighting_id": pa.array([k.sighting_id for k in keys for _ in k.blocks],
+                                             pa.string()),
+                     "block": pa.array([b for k in keys for b in k.blocks], pa.uint64())})
+
+
+def _staged_blocks(table: pa.Table, keys: Sequence[Keys]) -> pa.Table:
+    """`title_blocks` rows of a staged table's rows: straight from its `title_blocks` column
+    when the parse workers filled it."""
+    if "title_blocks" not in table.column_names or table["title_blocks"].null_count:
+        return block_rows(keys)
+    column = table["title_blocks"].combine_chunks()
+    owners = table["sighting_id"].combine_chunks().take(pc.list_parent_indices(column))
+    return pa.table({"sighting_id": owners, "block": pc.list_flatten(column)})
 
 
 # --- union-find with vetoes -------------------------------------------------------------------
@@ -273,30 +264,47 @@ class _Group:
     arxiv_ids: set[str]
     dois: set[str]
     years: set[int]
-    surnames: set[str]
+    surnames: set[str] | None  # None: not asked yet (`_Groups.surnames`)
     members: set[str]
     forbidden: set[str]
 
 
 class _Groups:
-    """Union-find over sighting ids; each root carries what its group knows, for vetoes."""
+    """Union-find over sighting ids; each root carries what its group knows, for vetoes.
 
-    def __init__(self, keys: Iterable[Keys], not_same: dict[str, set[str]]) -> None:
+    A sighting no union has reached is its own root and has no entries: most sightings of a
+    batch never meet another, and an entry per sighting used to cost more than the edges.
+    """
+
+    def __init__(self, by_id: dict[str, Keys], not_same: dict[str, set[str]]) -> None:
+        self.by_id = by_id
+        self.not_same = not_same
         self.parent: dict[str, str] = {}
         self.info: dict[str, _Group] = {}
-        for k in keys:
-            self.parent[k.sighting_id] = k.sighting_id
-            self.info[k.sighting_id] = _Group(
-                {k.arxiv_id} if k.arxiv_id else set(), {k.doi} if k.doi else set(),
-                {k.year} if k.year else set(), set(k.surnames), {k.sighting_id},
-                set(not_same.get(k.sighting_id, ())),
-            )
 
     def find(self, node: str) -> str:
-        while self.parent[node] != node:
-            self.parent[node] = self.parent[self.parent[node]]
-            node = self.parent[node]
-        return node
+        parent = self.parent
+        root = node
+        while root in parent:
+            root = parent[root]
+        while node != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    def together(self, ids: Sequence[str]) -> bool:
+        root = self.find(ids[0])
+        return all(self.find(x) == root for x in ids[1:])
+
+    def group(self, root: str) -> _Group:
+        found = self.info.get(root)
+        if found is None:
+            k = self.by_id[root]
+            found = self.info[root] = _Group(
+                {k.arxiv_id} if k.arxiv_id else set(), {k.doi} if k.doi else set(),
+                {k.year} if k.year else set(), None, {k.sighting_id},
+                set(self.not_same.get(k.sighting_id, ())),
+            )
+        return found
 
     def vetoed(self, ga: _Group, gb: _Group, rule: str) -> bool:
         if ga.forbidden & gb.members or gb.forbidden & ga.members:
@@ -309,20 +317,33 @@ class _Groups:
             return False
         if ga.years and gb.years and min(abs(x - y) for x in ga.years for y in gb.years) > 1:
             return True
-        return bool(ga.surnames and gb.surnames and not ga.surnames & gb.surnames)
+        sa, sb = self.surnames(ga), self.surnames(gb)
+        return bool(sa and sb and not sa & sb)
+
+    def surnames(self, group: _Group) -> set[str]:
+        """A group's surnames, gathered when a veto first asks (the exact tiers never do)."""
+        if group.surnames is None:
+            group.surnames = set().union(*(self.by_id[m].surnames for m in group.members))
+        return group.surnames
 
     def union(self, a: str, b: str, rule: str) -> bool:
         ra, rb = self.find(a), self.find(b)
-        if ra == rb or self.vetoed(self.info[ra], self.info[rb], rule):
+        if ra == rb:
             return False
-        if len(self.info[ra].members) < len(self.info[rb].members):
-            ra, rb = rb, ra
+        keep, drop = self.group(ra), self.group(rb)
+        if self.vetoed(keep, drop, rule):
+            return False
+        if len(keep.members) < len(drop.members):
+            ra, rb, keep, drop = rb, ra, drop, keep
         self.parent[rb] = ra
-        keep, drop = self.info[ra], self.info.pop(rb)
+        del self.info[rb]
         keep.arxiv_ids |= drop.arxiv_ids
         keep.dois |= drop.dois
         keep.years |= drop.years
-        keep.surnames |= drop.surnames
+        if keep.surnames is None or drop.surnames is None:
+            keep.surnames = None  # gathered from the members if a veto asks
+        else:
+            keep.surnames |= drop.surnames
         keep.members |= drop.members
         keep.forbidden |= drop.forbidden
         return True
@@ -335,12 +356,38 @@ Edge = tuple[float, str, str]  # (score, sighting a, sighting b), a < b
 
 def _exact_edges(keys: list[Keys], attr: str) -> list[list[str]]:
     """Groups of sighting ids sharing a value of `attr`, each sorted, groups in value order."""
+    value_of = attrgetter(attr)
+    counts = Counter(map(value_of, keys))  # C-speed: most values occur once and drop out here
+    shared = {value for value, n in counts.items() if n > 1 and value}
     by_value: dict[str, list[str]] = {}
-    for k in keys:
-        value = getattr(k, attr)
-        if value:
-            by_value.setdefault(value, []).append(k.sighting_id)
-    return [sorted(ids) for _, ids in sorted(by_value.items()) if len(ids) > 1]
+    for k in compress(keys, map(shared.__contains__, map(value_of, keys))):
+        by_value.setdefault(value_of(k), []).append(k.sighting_id)
+    return [sorted(by_value[value]) for value in sorted(by_value)]
+
+
+def _exact_pairs(ids: list[str], groups: _Groups) -> Iterator[Edge]:
+    """Every pair of `ids` in order, until they are one group: the remaining pairs could only
+    be no-ops, and a paper seen on 30 days has 435 of them."""
+    for i, a in enumerate(ids):
+        if groups.together(ids):
+            return
+        for b in ids[i + 1 :]:
+            yield 1.0, a, b
+
+
+def _seeker_buckets(
+    keys: list[Keys], hashes: Callable[[Keys], Sequence[int]], seekers: Iterable[Keys]
+) -> dict[int, list[Keys]]:
+    """Buckets (hash -> keys) holding one of the `seekers` (keys that need the fuzzy tier):
+    the only buckets that can yield a pair, so with no seekers nothing is bucketed at all."""
+    wanted = {h for k in seekers for h in hashes(k)}
+    buckets: dict[int, list[Keys]] = {}
+    if wanted:
+        for k in keys:
+            for h in hashes(k):
+                if h in wanted:
+                    buckets.setdefault(h, []).append(k)
+    return buckets
 
 
 def _bucket_pairs(
@@ -367,11 +414,13 @@ def _lacks_id(k: Keys) -> bool:
     return not k.arxiv_id
 
 
+def _is_abstract_only(k: Keys) -> bool:
+    return k.abstract_only
+
+
 def _similar_title_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]:
-    buckets: dict[int, list[Keys]] = {}
-    for k in keys:
-        for block in k.blocks:
-            buckets.setdefault(block, []).append(k)
+    without_id = compress(keys, map(not_, map(attrgetter("arxiv_id"), keys)))  # C-speed scan
+    buckets = _seeker_buckets(keys, attrgetter("blocks"), without_id)
     edges = []
     for a, b in _bucket_pairs(buckets, 1, _lacks_id):
         ka, kb = by_id[a], by_id[b]
@@ -384,17 +433,19 @@ def _similar_title_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]
 
 
 def _abstract_edges(keys: list[Keys], by_id: dict[str, Keys]) -> list[Edge]:
-    buckets: dict[int, list[Keys]] = {}
-    for k in keys:
-        for h in k.sketch:
-            buckets.setdefault(h, []).append(k)
+    with_abstract = compress(keys, map(attrgetter("abstract"), keys))  # C-speed scan
+    seekers = [k for k in with_abstract if k.abstract_only]
+    buckets = _seeker_buckets(keys, attrgetter("sketch"), seekers)
     cache: dict[str, frozenset[int]] = {}
+
+    def shingled(sid: str) -> frozenset[int]:
+        if sid not in cache:
+            cache[sid] = shingles(by_id[sid].abstract)
+        return cache[sid]
+
     edges = []
-    for a, b in _bucket_pairs(buckets, 2, lambda k: k.abstract_only):
-        ka, kb = by_id[a], by_id[b]
-        sa = cache.setdefault(a, shingles(ka.abstract))
-        sb = cache.setdefault(b, shingles(kb.abstract))
-        score = similar_abstracts(sa, sb)
+    for a, b in _bucket_pairs(buckets, 2, _is_abstract_only):
+        score = similar_abstracts(shingled(a), shingled(b))
         if score:
             edges.append((round(score, 6), a, b))
     return edges
@@ -415,7 +466,7 @@ def cluster(keys: list[Keys], marks: Marks) -> tuple[_Groups, dict[str, Decision
     """Partition `keys` by the rules, tier by tier, in a fixed order. Returns the groups and,
     per sighting, the first edge that joined it to its group."""
     by_id = {k.sighting_id: k for k in keys}
-    groups = _Groups(keys, marks.not_same)
+    groups = _Groups(by_id, marks.not_same)
     joined: dict[str, Decision] = {}
 
     def apply(rule: str, edges: Iterable[Edge]) -> None:
@@ -428,7 +479,7 @@ def cluster(keys: list[Keys], marks: Marks) -> tuple[_Groups, dict[str, Decision
     apply("user", sorted((1.0, a, b) for a, b in same))
     for rule, attr in _EXACT_RULES.items():
         for ids in _exact_edges(keys, attr):
-            apply(rule, ((1.0, a, b) for a in ids for b in ids if a < b))
+            apply(rule, _exact_pairs(ids, groups))
     apply("similar_title", sorted(_similar_title_edges(keys, by_id), key=_edge_order))
     apply("abstract", sorted(_abstract_edges(keys, by_id), key=_edge_order))
     return groups, joined
@@ -465,39 +516,39 @@ def _run(con: Connection, sql_name: str, tables: dict[str, pa.Table]) -> pa.Tabl
 
 
 def _probe_tables(keys: Sequence[Keys]) -> dict[str, pa.Table]:
-    sids: list[str] = []
-    hashes: list[int] = []
-    for k in keys:
-        sids += [k.sighting_id] * len(k.sketch)
-        hashes += k.sketch
-    probe = pa.table({
-        "sighting_id": pa.array([k.sighting_id for k in keys], pa.string()),
-        "arxiv_id": pa.array([k.arxiv_id for k in keys], pa.string()),
-        "doi": pa.array([k.doi for k in keys], pa.string()),
-        "title_key": pa.array([k.title_key for k in keys], pa.string()),
-    })
-    sketches = pa.table({"sighting_id": pa.array(sids, pa.string()),
-                         "h": pa.array(hashes, pa.uint64())})
-    return {"resolve_probe": probe, "resolve_probe_blocks": block_rows(keys),
+    probe = pa.table({c: pa.array([getattr(k, c) for k in keys], pa.string())
+                      for c in _PROBE_COLUMNS})
+    return _probes(probe, block_rows(keys), keys)
+
+
+def _probes(probe: pa.Table, blocks: pa.Table, keys: Sequence[Keys]) -> dict[str, pa.Table]:
+    """The tables resolve_find_papers.sql joins: the sightings' exact keys (`probe`), their
+    title blocks and their sketch hashes."""
+    sketches = _sketch_table((k.sighting_id, k.paper_id, k.sketch) for k in keys if k.sketch)
+    return {"resolve_probe": probe, "resolve_probe_blocks": blocks,
             "resolve_probe_sketch": sketches}
 
 
-def _find_papers(con: Connection, keys: Sequence[Keys]) -> set[str]:
-    """Papers holding a sighting that shares a blocking key (or a user mark) with `keys`."""
-    if not keys:
+def _find_papers(con: Connection, probe: dict[str, pa.Table]) -> set[str]:
+    """Papers holding a sighting that shares a blocking key (or a user mark) with the probe."""
+    if not probe["resolve_probe"].num_rows:
         return set()
-    found = _run(con, "resolve_find_papers.sql", _probe_tables(keys))
+    found = _run(con, "resolve_find_papers.sql", probe)
     return set(found.column("paper_id").to_pylist())
 
 
 def _sightings_of(con: Connection, paper_ids: set[str]) -> list[Keys]:
     ids = pa.table({"paper_id": pa.array(sorted(paper_ids), pa.string())})
-    rows = _run(con, "resolve_get_sightings.sql", {"resolve_papers": ids}).to_pylist()
-    return [_keys(row, row["sketch"] or []) for row in rows]
+    rows = _run(con, "resolve_get_sightings.sql", {"resolve_papers": ids})
+    return _keys_from(rows, rows["abstract"])
 
 
-def _closure(con: Connection, start: Sequence[Keys], known: set[str]) -> list[Keys]:
-    """Existing sightings reachable from `start` over blocking keys, whole papers at a time.
+def _closure(
+    con: Connection, start: Sequence[Keys], known: set[str],
+    probe: dict[str, pa.Table] | None = None,
+) -> list[Keys]:
+    """Existing sightings reachable from `start` (whose probe tables may be given) over
+    blocking keys, whole papers at a time.
 
     `known` is the set of papers already included. Stops after MAX_ROUNDS (a part of the
     candidate graph that large is resolved from what was reached; docs/resolution.md).
@@ -505,7 +556,8 @@ def _closure(con: Connection, start: Sequence[Keys], known: set[str]) -> list[Ke
     reached: list[Keys] = []
     frontier = list(start)
     for _ in range(MAX_ROUNDS):
-        found = _find_papers(con, frontier) - known
+        found = _find_papers(con, probe or _probe_tables(frontier)) - known
+        probe = None
         if not found:
             break
         known |= found
@@ -540,6 +592,39 @@ def _taken(con: Connection, candidates: Iterable[str]) -> set[str]:
     return set(rows.column("paper_id").to_pylist())
 
 
+# --- lazy abstract sketches ---------------------------------------------------------------------
+
+
+def _prepare_sketches(con: Connection, new: Sequence[Keys], table: pa.Table) -> None:
+    """Sketch the new rows' abstracts if the abstract tier can be asked, i.e. the batch or the
+    warehouse holds an abstract-only sighting (the tier pairs nothing else).
+
+    Invariant: once the warehouse holds one, every sighting with an abstract has its sketch.
+    So the first abstract-only arrival sketches the older sightings (inside this transaction,
+    before the candidate search), and after that every load sketches its rows.
+    """
+    arriving = any(k.abstract_only for k in new)
+    held = bool(_run(con, "resolve_has_abstract_only.sql", {}).column(0)[0].as_py())
+    if not (arriving or held):
+        return
+    if not held:
+        _backfill_sketches(con)
+    add_sketches(new, table)
+
+
+def _backfill_sketches(con: Connection) -> None:
+    """Write the sketches of every sighting with an abstract and none yet, a batch at a time
+    (a warehouse of a million papers holds a few hundred thousand abstracts)."""
+    reader = con.execute(load_sql("resolve_find_unsketched.sql")).fetch_record_batch(50_000)
+    parts = []
+    for batch in reader:
+        sids, pids, texts = (batch.column(i).to_pylist() for i in range(3))
+        rows = zip(sids, pids, map(sketch, map(shingles, texts)), strict=True)
+        parts.append(_sketch_table(rows))
+    if parts:
+        _run(con, "insert_sketches.sql", {"stage_sketches": pa.concat_tables(parts)})
+
+
 # --- ids: existing papers keep theirs, new groups get one from their strongest key ------------
 
 
@@ -552,17 +637,17 @@ def _homes(clusters: dict[str, list[Keys]], anchors: frozenset[str]) -> dict[str
             if k.paper_id:
                 per = counts.setdefault(k.paper_id, {})
                 per[root] = per.get(root, 0) + 1 + (1 << 30) * (k.sighting_id in anchors)
-    first = {root: members[0].sighting_id for root, members in clusters.items()}
     return {
-        paper: min(per, key=lambda r: (-per[r], first[r])) for paper, per in counts.items()
+        paper: min(per, key=lambda r: (-per[r], clusters[r][0].sighting_id))
+        for paper, per in counts.items()
     }
 
 
-def _new_ids(con: Connection, groups: list[list[Keys]]) -> list[str]:
-    """`pf_` + 16 hex of each group's strongest key; suffixed when that id is already used."""
+def _new_ids(con: Connection, founders: list[Keys]) -> list[str]:
+    """`pf_` + 16 hex of each new group's strongest key (its founder's); suffixed when that id
+    is already used."""
     bases = [
-        "pf_" + hashlib.sha256(min(_key_rank(k) for k in g)[1].encode()).hexdigest()[:16]
-        for g in groups
+        "pf_" + hashlib.sha256(_key_rank(k)[1].encode()).hexdigest()[:16] for k in founders
     ]
     taken = _taken(con, bases)
     out = []
@@ -578,8 +663,9 @@ def _new_ids(con: Connection, groups: list[list[Keys]]) -> list[str]:
 
 def _paper_ids(
     con: Connection, clusters: dict[str, list[Keys]], anchors: frozenset[str]
-) -> tuple[dict[str, str], dict[str, str], set[str]]:
-    """(cluster root -> paper id, merged loser -> survivor, new paper ids)."""
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(cluster root -> paper id, merged loser -> survivor, new paper id -> its founder: the
+    sighting with the strongest key). `clusters` are in order of their first sighting id."""
     homes = _homes(clusters, anchors)
     first_seen = _first_seen(con, homes)
     by_root: dict[str, list[str]] = {}
@@ -591,27 +677,47 @@ def _paper_ids(
         papers.sort(key=lambda p: (first_seen.get(p, ""), p))
         pid[root] = papers[0]
         merged.update({loser: papers[0] for loser in papers[1:]})
-    orphans = sorted(
-        (r for r in clusters if r not in pid), key=lambda r: clusters[r][0].sighting_id
-    )
-    fresh = _new_ids(con, [clusters[r] for r in orphans])
+    orphans = [r for r in clusters if r not in pid]  # in first-sighting order, as `clusters`
+    groups = [clusters[r] for r in orphans]
+    founders = [g[0] if len(g) == 1 else min(g, key=_key_rank) for g in groups]
+    fresh = _new_ids(con, founders)
     pid.update(zip(orphans, fresh, strict=True))
-    return pid, merged, set(fresh)
+    return pid, merged, {p: k.sighting_id for p, k in zip(fresh, founders, strict=True)}
 
 
 # --- the resolver ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector. Resolution builds a few small containers per
+    sighting, none in a cycle; on a batch of 100k the collections their allocation sets off
+    (each walking every live object) took longer than the work itself."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def resolve(con: Connection, table: pa.Table) -> Resolution:
     """Assign a paper to every staged row of `table` (new sightings only).
 
     Re-resolves, canonically, every existing sighting connected to the new ones; reads the
-    warehouse through `con` (inside the load transaction) and writes nothing.
+    warehouse through `con` (inside the load transaction). It writes only the sketches of
+    existing sightings, when the first abstract-only sighting arrives (`_prepare_sketches`).
     """
-    new = keys_of(table)
-    existing = _closure(con, new, set())
-    resolution = _resolve(con, new, existing)
+    with _collector_paused():
+        new = keys_of(table)
+        _prepare_sketches(con, new, table)
+        blocks = _staged_blocks(table, new)
+        probe = _probes(table.select(_PROBE_COLUMNS), blocks, new)
+        resolution = _resolve(con, new, _closure(con, new, set(), probe))
     resolution.keys = new
+    resolution.blocks = blocks
     return resolution
 
 
@@ -622,9 +728,10 @@ def resolve_papers(
 
     A paper split apart keeps its id on the side holding one of `anchors` (sighting ids).
     """
-    known = set(paper_ids)
-    start = _sightings_of(con, known)
-    return _resolve(con, [], start + _closure(con, start, known), frozenset(anchors))
+    with _collector_paused():
+        known = set(paper_ids)
+        start = _sightings_of(con, known)
+        return _resolve(con, [], start + _closure(con, start, known), frozenset(anchors))
 
 
 def _resolve(
@@ -633,16 +740,15 @@ def _resolve(
     every = new + existing
     groups, joined = cluster(every, _marks(con, [k.sighting_id for k in every]))
     clusters: dict[str, list[Keys]] = {}
-    for k in sorted(every, key=lambda k: k.sighting_id):
+    for k in sorted(every, key=attrgetter("sighting_id")):
         clusters.setdefault(groups.find(k.sighting_id), []).append(k)
-    pid, merged, fresh = _paper_ids(con, clusters, anchors)
+    pid, merged, founded = _paper_ids(con, clusters, anchors)
     paper_of = {k.sighting_id: pid[root] for root, members in clusters.items() for k in members}
-    founders = {min(m, key=_key_rank).sighting_id for r, m in clusters.items() if pid[r] in fresh}
+    founders = set(founded.values())
+    founding = Decision("new", 1.0, None)
 
     def decision(sid: str) -> Decision:
-        if sid in founders or sid not in joined:
-            return Decision("new", 1.0, None)
-        return joined[sid]
+        return founding if sid in founders or sid not in joined else joined[sid]
 
     moved = {
         k.sighting_id: (paper_of[k.sighting_id], decision(k.sighting_id))
@@ -655,7 +761,7 @@ def _resolve(
         paper_ids=[paper_of[k.sighting_id] for k in new],
         decisions=[decision(k.sighting_id) for k in new],
         merged=merged,
-        new_papers=fresh,
+        new_papers=set(founded),
         moved=moved,
         touched=touched - set(merged),
     )
@@ -663,5 +769,5 @@ def _resolve(
 
 def backfill_blocks(con: Connection) -> pa.Table:
     """`title_blocks` rows for sightings loaded before schema v2 (empty once it has rows)."""
-    rows = con.execute(load_sql("resolve_find_unblocked.sql")).fetch_arrow_table().to_pylist()
-    return block_rows(_keys(row, []) for row in rows)
+    rows = con.execute(load_sql("resolve_find_unblocked.sql")).fetch_arrow_table()
+    return block_rows(_keys_from(rows, rows["abstract"]))

@@ -14,10 +14,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from parsers.records import Entry, clean_text, content_hash, title_key
 from parsers.tex import render_tex
+from warehouse.keys import surname, title_blocks
 
 STAGE_SCHEMA = pa.schema(
     [
@@ -50,8 +52,13 @@ STAGE_SCHEMA = pa.schema(
         ("comments", pa.string()),
         ("journal_ref", pa.string()),
         ("entry_hash", pa.string()),
+        # Resolution keys, computed here (in the parse workers) rather than by the load;
+        # `KEY_COLUMNS` are dropped before the rows become `sightings`.
+        ("surnames", pa.list_(pa.string())),
+        ("title_blocks", pa.list_(pa.uint64())),
     ]
 )
+KEY_COLUMNS = ("surnames", "title_blocks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,8 @@ def stage_row(entry: Entry, ctx: PageContext) -> dict[str, object]:
     """One staged row for `entry` seen on `ctx`'s page."""
     digest = entry_hash(entry)
     rendered = clean_text(render_tex(entry.title)) if entry.title else None
+    key = title_key(entry.title)
+    surnames = [surname(a) for a in entry.authors]
     return {
         "sighting_id": sighting_id(entry, ctx.page_url, digest),
         "run_id": ctx.run_id,
@@ -97,8 +106,10 @@ def stage_row(entry: Entry, ctx: PageContext) -> dict[str, object]:
         "page_kind": ctx.page_kind,
         "seen_at": ctx.seen_at,
         "title_rendered": rendered,
-        "title_key": title_key(entry.title),
+        "title_key": key,
         "entry_hash": digest,
+        "surnames": surnames,
+        "title_blocks": title_blocks(key, surnames),
         **{name: _arrow_value(getattr(entry, name)) for name in _ENTRY_COLUMNS},
     }
 
@@ -121,6 +132,26 @@ def stage_table(rows: Iterable[dict[str, object]]) -> pa.Table:
     return pa.Table.from_pylist(unique, schema=STAGE_SCHEMA)
 
 
+def concat_staged(tables: Sequence[pa.Table]) -> pa.Table:
+    """One table of several pages' staged rows, dropping repeats of a sighting id (first
+    wins: the same entry listed twice on a page, or the same page twice in a batch)."""
+    if not tables:
+        return STAGE_SCHEMA.empty_table()
+    table = pa.concat_tables(tables).combine_chunks()
+    if pc.count_distinct(table["sighting_id"]).as_py() == table.num_rows:
+        return table
+    numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    first = numbered.group_by("sighting_id", use_threads=False).aggregate([("_row", "min")])
+    rows = first["_row_min"]
+    return table.take(rows.take(pc.array_sort_indices(rows)))  # first occurrences, in order
+
+
+def with_run_id(table: pa.Table, run_id: str) -> pa.Table:
+    """`table` with every row's `run_id` set (workers stage rows without one)."""
+    index = table.schema.get_field_index("run_id")
+    return table.set_column(index, "run_id", pa.array([run_id] * table.num_rows, pa.string()))
+
+
 def write_stage(table: pa.Table, path: Path) -> Path:
     """Write `table` as Arrow IPC to `path` atomically (temp file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +160,20 @@ def write_stage(table: pa.Table, path: Path) -> Path:
         writer.write_table(table)
     tmp.replace(path)
     return path
+
+
+CHUNK_ROWS = 20_000
+
+
+def stage_chunks(paths: Sequence[Path], rows: int = CHUNK_ROWS) -> list[pa.Table]:
+    """The staged rows of `paths`, in order, as tables of at most `rows` rows each.
+
+    Memory-mapped: a chunk's pages are read when the load gets to it."""
+    chunks = []
+    for path in paths:
+        table = ipc.open_file(pa.memory_map(str(path))).read_all()
+        chunks += [table.slice(i, rows) for i in range(0, table.num_rows, rows)]
+    return chunks
 
 
 def read_stage(paths: Sequence[Path]) -> pa.Table:

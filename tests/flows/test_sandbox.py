@@ -246,7 +246,7 @@ def test_cpu_backstop_ends_an_orphaned_spin() -> None:
     """RLIMIT_CPU (timeout + 5 s) ends a worker even when the parent never kills it."""
     with ParseSandbox(formats=TEST_TABLE, timeout_s=0.5, cpu_limit_s=1, workers=1) as box:
         worker = box._pool[0]
-        worker.conn.send_bytes(pickle.dumps((1, "test-spin", b"", "u", NOW)))
+        worker.conn.send_bytes(pickle.dumps((1, "test-spin", b"", "u", NOW, False)))
         started = time.monotonic()
         code = worker.proc.wait(box.cpu_s + 10)
         assert code == -signal.SIGXCPU
@@ -303,3 +303,24 @@ def test_hostile_pages_fail_only_themselves_within_budget() -> None:
         assert elapsed < TIMEOUT + 2, f"{case.name} took {elapsed:.1f} s"
         _same_as_in_process(results[2 * n + 1], n)
     assert took < 30
+
+
+def test_staging_in_the_worker_matches_staging_here(sandbox: ParseSandbox) -> None:
+    from flows.staging import StagedPage, stage_page, staged_rows
+
+    [staged] = sandbox.parse_many([_good(7)], stage=True)
+    assert isinstance(staged, StagedPage), staged
+    here = stage_page(_expected(), "hf-papers-html", f"{HF_URL}?n=7", NOW)
+    assert staged == here
+    assert staged_rows(staged).num_rows == len(_expected().entries) > 0
+    # The same sandbox parses without staging again afterwards.
+    _same_as_in_process(sandbox.parse_many([_good(8)])[0], 8)
+
+
+def test_lazy_start_parses_and_reports_a_failed_start() -> None:
+    with ParseSandbox(formats=TEST_TABLE, workers=2, wait_ready=False) as box:
+        assert not any(w.ready for w in box._pool)  # launched, not waited for
+        _same_as_in_process(box.parse_many([_good(3)])[0], 3)
+    with ParseSandbox(formats=TEST_TABLE, memory_bytes=16 * 2**20, workers=1, wait_ready=False) as box:
+        with pytest.raises(SandboxError, match="failed to start"):
+            box.parse_many([_good(4)])

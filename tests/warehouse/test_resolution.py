@@ -11,7 +11,7 @@ import duckdb
 from parsers.records import Entry
 from warehouse.explain import explain, format_explanation, unmerge
 from warehouse.load import FetchStats, PageRecord, load_batch, rebuild_papers, start_run
-from warehouse.resolve import similar_titles
+from warehouse.resolve import block_rows, keys_of, similar_titles
 from warehouse.stage import PageContext, stage_row, stage_table, write_stage
 
 T0 = datetime(2026, 5, 8, 12, tzinfo=UTC)
@@ -164,3 +164,34 @@ def test_labelled_evaluation_meets_the_acceptance_bar() -> None:
     assert rep.precision >= 0.995 and rep.recall >= 0.99, rep
     assert rep.traps > 0 and not rep.traps_joined
     assert rep.longnet_joined
+
+
+def test_abstract_sketches_wait_for_the_first_abstract_only_sighting(db: Path, tmp_path: Path) -> None:
+    text = ("We present a method for routing tokens among sparse experts. It balances load without "
+            "auxiliary losses. Experiments on retrieval show large gains. Code is released.")
+    _load(db, "r1", {"u:a": [_e(0, arxiv_id="2605.00001", abstract=text, **BASE)],
+                     "u:b": [_e(0, arxiv_id="2605.00002", abstract="Another paper entirely here.")]}, tmp_path)
+    assert _rows(db, "SELECT count(*) FROM abstract_sketches") == [(0,)]  # no tier to serve yet
+    _load(db, "r2", {"u:abs": [_e(0, source="abstracts", abstract=text.replace(" Code is released.", ""))]},
+          tmp_path)
+    assert _together(db, "u:a", "u:abs")
+    sketched = "SELECT DISTINCT page_url FROM abstract_sketches JOIN sightings USING (sighting_id) ORDER BY 1"
+    assert _rows(db, sketched) == [("u:a",), ("u:abs",), ("u:b",)]  # the older ones backfilled
+    assert _rows(db, "SELECT count(*) FROM abstract_sketches a JOIN sightings s USING (sighting_id) "
+                     "WHERE a.paper_id <> s.paper_id") == [(0,)]
+    _load(db, "r3", {"u:c": [_e(0, arxiv_id="2605.00003", abstract="A third abstract, sketched at once.")]},
+          tmp_path)
+    assert ("u:c",) in _rows(db, sketched)
+
+
+def test_keys_are_computed_when_the_staged_key_columns_are_null() -> None:
+    rows = [stage_row(_e(i, **kw), PageContext("r", "u:x", "day", T0)) for i, kw in enumerate([
+        dict(arxiv_id="2605.00001", abstract="Some text here.", **BASE),
+        dict(title="Ünïcode Títle of Some Length", authors=("José Núñez", "", "Bo Chen")),
+        dict(abstract="Only an abstract, nothing else at all."),
+    ])]
+    staged = stage_table(rows)
+    bare = stage_table([{**r, "surnames": None, "title_blocks": None} for r in rows])
+    assert keys_of(bare) == keys_of(staged)
+    assert block_rows(keys_of(staged)).equals(block_rows(keys_of(bare)))
+    assert keys_of(staged)[2].abstract_only and keys_of(staged)[0].abstract is None

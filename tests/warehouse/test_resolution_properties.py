@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +79,30 @@ def test_a_then_b_equals_b_then_a(tmp_path: Path, a: list[Entry], b: list[Entry]
     _load(two, "r1", _pages(b, "b"), two.parent)
     _load(two, "r2", _pages(a, "a"), two.parent)
     assert _partition(one) == _partition(two)
+
+
+REWORDED = "We route tokens among sparse experts and balance the load without any auxiliary losses."
+PARTNER = Entry(source="t", position=0, title=TITLES[0], arxiv_id="2605.00001", abstract=ABSTRACT)
+abstract_only = st.builds(lambda pos, text: Entry(source="t", position=pos, abstract=text),
+                          st.integers(0, 3), st.sampled_from([ABSTRACT, REWORDED]))
+
+
+@pytest.mark.parametrize("where", ["with_partner", "apart", "alone"])
+@settings(SETTINGS, max_examples=3)
+@given(a=batches, b=batches, lone=abstract_only)
+def test_abstract_only_arrival_in_any_batch(
+    tmp_path: Path, where: str, a: list[Entry], b: list[Entry], lone: Entry
+) -> None:
+    """Sketches are written only once an abstract-only sighting arrives (then for every older
+    sighting too). Whether it comes with the sighting it matches, in the other batch or in a
+    batch of its own, loaded first or last: A then B == B then A == A + B."""
+    a = [PARTNER, *a, lone] if where == "with_partner" else [PARTNER, *a]
+    b = [*b, lone] if where == "apart" else b
+    pages = [_pages(a, "a"), _pages(b, "b")] + ([_pages([lone], "z")] if where == "alone" else [])
+    partitions = []
+    for order in (pages, pages[::-1], [{k: v for p in pages for k, v in p.items()}]):
+        db = _fresh(tmp_path)
+        for i, batch in enumerate(order):
+            _load(db, f"r{i}", batch, db.parent)
+        partitions.append(_partition(db))
+    assert partitions[0] == partitions[1] == partitions[2]

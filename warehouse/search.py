@@ -1,0 +1,38 @@
+"""The full-text search index over paper titles and abstracts (BM25), maintained incrementally.
+
+Migration 005 made the tables (`search_terms`, `search_docs`, `search_stopwords`) and indexed
+the papers then present. From then on every write that changes `papers` re-indexes exactly the
+papers it touched (and those merged away), inside its own transaction, so the index always
+matches the committed `papers` and costs what the load changed rather than the warehouse's
+size. Tokens and ranking are DuckDB fts's defaults (docs/warehouse.md, "full-text index");
+the query side is search_papers.sql.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import pyarrow as pa
+
+from warehouse.db import Connection, load_sql
+
+
+def update_search_index(con: Connection, paper_ids: Collection[str]) -> None:
+    """Bring the index rows of `paper_ids` in line with `papers` (inside the caller's
+    transaction); ids no longer in `papers` lose their rows."""
+    if paper_ids:
+        _reindex(con, pa.table({"paper_id": pa.array(sorted(paper_ids), type=pa.string())}))
+
+
+def rebuild_search_index(con: Connection) -> None:
+    """Rebuild the whole index from `papers` (after `papers` itself was rebuilt)."""
+    con.execute(load_sql("search_index_clear.sql"))
+    _reindex(con, con.execute(load_sql("search_index_all_ids.sql")).fetch_arrow_table())
+
+
+def _reindex(con: Connection, ids: pa.Table) -> None:
+    con.register("search_ids", ids)
+    try:
+        con.execute(load_sql("search_index_update.sql"))
+    finally:
+        con.unregister("search_ids")

@@ -1,0 +1,1 @@
+SELECT paper_id FROM papers ORDER BY paper_id;
