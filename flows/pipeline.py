@@ -7,7 +7,6 @@ A failure of one page (fetch or parse) becomes that page's `failed` row; the run
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -16,12 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from flows.fetch import FetchPolicy, FetchResult, FetchSession, fetch_all_sync
-from flows.sandbox import ParseSandbox
+from flows.sandbox import Body, ParseSandbox, StoredBody
 from flows.settings import Settings
 from flows.staging import StagedPage, stage_page, staged_rows
 from parsers import FORMATS, SOURCES, detect_format
 from parsers.errors import ParseError
-from warehouse.blobs import get_blob, put_blob
+from warehouse.blobs import put_blob
 from warehouse.lake import Target
 from warehouse.load import FetchStats, PageRecord, PageState
 from warehouse.stage import concat_staged, with_run_id, write_stage
@@ -184,14 +183,13 @@ def parse_pages(
     cores, each page under a time and memory limit); without one, in this process (tests,
     tools).
     """
-    # Each body is read (and un-gzipped) once per batch, whether the sandbox or we need it.
-    load: BodyLoader = functools.cache(functools.partial(get_blob, raw_dir))
-    stage = _batch_stager(refs, state, load, sandbox) if sandbox else stage_in_process
+    # The sandbox's workers read each body from the blob store themselves.
+    stage = _batch_stager(refs, state, raw_dir, sandbox) if sandbox else stage_in_process
     records: list[PageRecord] = []
     tables: list[pa.Table] = []
     links: list[str] = []
     for ref in refs:
-        record, table, next_urls = _parse_one(ref, run_id, state.get(ref.url), load, stage)
+        record, table, next_urls = _parse_one(ref, run_id, state.get(ref.url), raw_dir, stage)
         records.append(record)
         if table is not None and table.num_rows:
             tables.append(table)
@@ -200,17 +198,17 @@ def parse_pages(
     return ParsedBatch(records, path, list(dict.fromkeys(links)))
 
 
-PageStager = Callable[[str, bytes, str, datetime], StagedPage]
-BodyLoader = Callable[[str], bytes]
+PageStager = Callable[[str, Body, str, datetime], StagedPage]
 
 
-def stage_in_process(fmt: str, body: bytes, url: str, fetched_at: datetime) -> StagedPage:
-    page = FORMATS[fmt].parse(body, url=url, fetched_at=fetched_at)
+def stage_in_process(fmt: str, body: Body, url: str, fetched_at: datetime) -> StagedPage:
+    data = body.read() if isinstance(body, StoredBody) else body
+    page = FORMATS[fmt].parse(data, url=url, fetched_at=fetched_at)
     return stage_page(page, fmt, url, fetched_at)
 
 
 def _batch_stager(
-    refs: Sequence[PageRef], state: dict[str, PageState], load: BodyLoader, sandbox: ParseSandbox
+    refs: Sequence[PageRef], state: dict[str, PageState], raw_dir: Path, sandbox: ParseSandbox
 ) -> PageStager:
     """Hand the sandbox every page of the batch that will be parsed, all at once."""
     items = []
@@ -219,12 +217,16 @@ def _batch_stager(
         fresh = not (ref.error or ref.not_modified or ref.sha256 is None)
         if fresh and ref.format in FORMATS and not (known and known.parsed_sha256 == ref.sha256):
             assert ref.sha256 is not None
-            items.append((ref.format, load(ref.sha256), ref.url, ref.fetched_at))
+            items.append((ref.format, _stored(raw_dir, ref.sha256), ref.url, ref.fetched_at))
     return sandbox.prepared(items, stage=True)
 
 
+def _stored(raw_dir: Path, sha256: str) -> StoredBody:
+    return StoredBody(str(raw_dir), sha256)
+
+
 def _parse_one(
-    ref: PageRef, run_id: str, known: PageState | None, load: BodyLoader, stage: PageStager
+    ref: PageRef, run_id: str, known: PageState | None, raw_dir: Path, stage: PageStager
 ) -> tuple[PageRecord, pa.Table | None, tuple[str, ...]]:
     base = _record(ref)
     if ref.error:
@@ -236,13 +238,13 @@ def _parse_one(
         return (
             _with(base, outcome=outcome, content_sha256=sha),
             None,
-            _links(ref, sha, load, stage),
+            _links(ref, sha, raw_dir, stage),
         )
     assert ref.sha256 is not None  # a ref without error or 304 always has a body
     if ref.format not in FORMATS:
         return _with(base, outcome="failed", error=f"unknown format {ref.format!r}"), None, ()
     try:
-        page = stage(ref.format, load(ref.sha256), ref.url, ref.fetched_at)
+        page = stage(ref.format, _stored(raw_dir, ref.sha256), ref.url, ref.fetched_at)
     except ParseError as exc:
         return _with(base, outcome="failed", error=f"{exc.kind}: {exc.reason}"), None, ()
     if page.suspect:
@@ -252,11 +254,11 @@ def _parse_one(
     return _with(base, outcome=outcome, kind=page.kind, records=page.entries), table, page.next_urls
 
 
-def _links(ref: PageRef, sha: str | None, load: BodyLoader, stage: PageStager) -> tuple[str, ...]:
+def _links(ref: PageRef, sha: str | None, raw_dir: Path, stage: PageStager) -> tuple[str, ...]:
     if not sha or not FORMATS[ref.format].paginates:
         return ()  # nothing to follow: don't parse an unchanged page again
     try:
-        return stage(ref.format, load(sha), ref.url, ref.fetched_at).next_urls
+        return stage(ref.format, _stored(raw_dir, sha), ref.url, ref.fetched_at).next_urls
     except (ParseError, FileNotFoundError):
         return ()
 

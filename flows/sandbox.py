@@ -22,8 +22,10 @@ back a `StagedPage` instead of the `ListingPage`, so that CPU work runs on both 
 
 Limits, and what happens to the page
 ------------------------------------
-- Body size, in the parent before sending (`max_page_bytes` = settings.max_page_bytes,
-  20 MiB): ParseError "too_large". An unknown format: "unknown_format".
+- Body size (`max_page_bytes` = settings.max_page_bytes, 20 MiB): ParseError "too_large",
+  checked in the parent before sending a body, or in the worker for a `StoredBody` (a blob
+  the worker reads and un-gzips itself, so the parent never touches the page). An unknown
+  format: "unknown_format".
 - Wall clock, in the parent, from dispatch (`timeout_s` = settings.parse_timeout_s, 20 s):
   the worker is SIGKILLed and replaced; the page gets ParseError "timeout".
 - Address space, in the worker: RLIMIT_AS (`memory_bytes`, 1.5 GiB). A MemoryError is
@@ -91,9 +93,29 @@ DEFAULT_MAX_PAGE_BYTES = 20 * 1024 * 1024
 DEFAULT_MEMORY_BYTES = 1536 * 1024 * 1024
 CPU_MARGIN_S = 5
 
-Item = tuple[str, bytes, str, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBody:
+    """A body in the blob store (warehouse/blobs.py), read by the worker itself: the parent
+    never un-gzips, copies or sends the page (that was most of the parent's parse-stage CPU).
+    Its size limit is checked in the worker, after decompression."""
+
+    raw_dir: str
+    sha256: str
+
+    def read(self) -> bytes:
+        from pathlib import Path
+
+        from warehouse.blobs import get_blob
+
+        return get_blob(Path(self.raw_dir), self.sha256)
+
+
+Body = bytes | StoredBody
+Item = tuple[str, Body, str, datetime]
 Result = Any  # ListingPage (or flows.staging.StagedPage when staging) | ParseError
-PageParser = Callable[[str, bytes, str, datetime], Any]
+PageParser = Callable[[str, Any, str, datetime], Any]
 
 # Reply statuses sent by a worker.
 _OK, _ERROR, _CRASH, _CRASH_EXIT = "ok", "error", "crash", "crash-exit"
@@ -182,9 +204,11 @@ def _worker_main(conn: Connection, formats: str, memory_bytes: int | None, cpu_s
             return  # the parent is gone
         if not data:
             return  # orderly shutdown
-        seq, fmt, body, url, fetched_at, stage = pickle.loads(data)  # noqa: S301 - our parent
+        seq, fmt, body, url, fetched_at, stage, max_bytes = pickle.loads(data)  # noqa: S301
         _arm_cpu(cpu_s)
-        status, payload = _run(table, fmt, body, url, fetched_at)
+        status, payload = _read(body, max_bytes, table.source.get(fmt, "import"), url)
+        if isinstance(payload, bytes):
+            status, payload = _run(table, fmt, payload, url, fetched_at)
         if stage and status == _OK:
             status, payload = _stage(payload, fmt, url, fetched_at)
         del body, data
@@ -199,6 +223,31 @@ def _worker_main(conn: Connection, formats: str, memory_bytes: int | None, cpu_s
             return
         if status == _CRASH_EXIT:
             return
+
+
+def _read(body: Body, max_bytes: int | None, source: str, url: str) -> tuple[str, object]:
+    """The page's bytes: as sent, or read from the blob store (then size-checked here)."""
+    if isinstance(body, bytes):
+        return _OK, body
+    try:
+        data = body.read()
+    except OSError as exc:
+        return _ERROR, ParseError(f"stored body unreadable: {exc}", source=source, url=url,
+                                  kind="crash")
+    except MemoryError:
+        return _CRASH_EXIT, "out of memory (the worker's address-space limit) reading the page"
+    if max_bytes is not None and len(data) > max_bytes:
+        return _ERROR, _too_large(len(data), max_bytes, source, url)
+    return _OK, data
+
+
+def _too_large(size: int, limit: int, source: str, url: str) -> ParseError:
+    return ParseError(
+        f"page is {size:,} bytes, over the {limit:,}-byte limit",
+        source=source,
+        url=url,
+        kind="too_large",
+    )
 
 
 def _run(
@@ -456,7 +505,7 @@ class ParseSandbox:
 
     # ---------------------------------------------------------------- parsing
 
-    def parse(self, fmt: str, body: bytes, url: str, fetched_at: datetime) -> ListingPage:
+    def parse(self, fmt: str, body: Body, url: str, fetched_at: datetime) -> ListingPage:
         """Parse one page in a worker (the `PageParser` signature); raises ParseError."""
         result = self.parse_many([(fmt, body, url, fetched_at)])[0]
         if isinstance(result, ParseError):
@@ -476,7 +525,7 @@ class ParseSandbox:
         results = self.parse_many(items, stage=stage)
         done = {_key(*item): result for item, result in zip(items, results, strict=True)}
 
-        def parse(fmt: str, body: bytes, url: str, fetched_at: datetime) -> Any:
+        def parse(fmt: str, body: Body, url: str, fetched_at: datetime) -> Any:
             result = done.get(_key(fmt, body, url, fetched_at))
             if result is None:
                 result = self.parse_many([(fmt, body, url, fetched_at)], stage=stage)[0]
@@ -508,18 +557,17 @@ class ParseSandbox:
         assert all(r is not None for r in results)
         return results
 
-    def _refuse(self, fmt: str, body: bytes, url: str, fetched_at: datetime) -> ParseError | None:
+    def _refuse(self, fmt: str, body: Body, url: str, fetched_at: datetime) -> ParseError | None:
         if fmt not in self._table.parse:
             return ParseError(
                 f"unknown format {fmt!r}", source="import", url=url, kind="unknown_format"
             )
-        if self.max_page_bytes is not None and len(body) > self.max_page_bytes:
-            return ParseError(
-                f"page is {len(body):,} bytes, over the {self.max_page_bytes:,}-byte limit",
-                source=self._table.source[fmt],
-                url=url,
-                kind="too_large",
-            )
+        if (
+            isinstance(body, bytes)
+            and self.max_page_bytes is not None
+            and len(body) > self.max_page_bytes
+        ):
+            return _too_large(len(body), self.max_page_bytes, self._table.source[fmt], url)
         return None
 
     def _run_batch(
@@ -582,7 +630,8 @@ class ParseSandbox:
     def _dispatch(self, slot: int, index: int, item: Item) -> _Job | None:
         self._seq += 1
         fmt, body, url, fetched_at = item
-        data = pickle.dumps((self._seq, fmt, body, url, fetched_at, self._staging), protocol=5)
+        message = (self._seq, fmt, body, url, fetched_at, self._staging, self.max_page_bytes)
+        data = pickle.dumps(message, protocol=5)
         try:
             self._pool[slot].conn.send_bytes(data)
         except OSError:
@@ -654,8 +703,19 @@ def _describe_exit(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def _key(fmt: str, body: bytes, url: str, fetched_at: datetime) -> tuple[str, str, str, str]:
-    return fmt, url, fetched_at.isoformat(), hashlib.sha256(body).hexdigest()
+def _key(fmt: str, body: Body, url: str, fetched_at: datetime) -> tuple[str, str, str, str]:
+    # A stored body is named by its hash already: no need to hash 400 KB again.
+    digest = body.sha256 if isinstance(body, StoredBody) else hashlib.sha256(body).hexdigest()
+    return fmt, url, fetched_at.isoformat(), digest
 
 
-__all__ = ["DEFAULT_FORMATS", "Item", "PageParser", "ParseSandbox", "Result", "load_formats"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "Body",
+    "Item",
+    "PageParser",
+    "ParseSandbox",
+    "Result",
+    "StoredBody",
+    "load_formats",
+]

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.sandbox import ParseSandbox, SandboxError
+from flows.sandbox import ParseSandbox, SandboxError, StoredBody
 from parsers import FORMATS
 from parsers.errors import LayoutChanged, ParseError
 from parsers.records import ListingPage
 from tests.fixtures.hostile.make_hostile import CASES, HF_DAY, HF_URL
+from warehouse.blobs import put_blob
 
 NOW = datetime(2026, 5, 8, 12, 0, tzinfo=UTC)
 TIMEOUT = 3.0  # short deadlines keep this file well under a minute
@@ -174,6 +175,22 @@ def test_too_large_and_unknown_format_never_reach_a_worker() -> None:
     assert isinstance(unknown, ParseError) and unknown.kind == "unknown_format"
 
 
+def test_stored_bodies_are_read_and_size_checked_by_the_worker(tmp_path: Path) -> None:
+    """A blob-store body never passes through the parent: the worker reads it, refuses it
+    once un-gzipped when over the limit, and fails only its own page when it is missing."""
+    good = StoredBody(str(tmp_path), put_blob(tmp_path, GOOD))
+    big = StoredBody(str(tmp_path), put_blob(tmp_path, GOOD + b" "))
+    gone = StoredBody(str(tmp_path), "0" * 64)
+    items = [("hf-papers-html", body, HF_URL, NOW) for body in (good, big, gone)]
+    with ParseSandbox(max_page_bytes=len(GOOD), workers=1) as box:
+        page, too_large, missing = box.parse_many(items)
+        assert box.restarts == 0
+    assert isinstance(page, ListingPage) and len(page.entries) > 0
+    assert page == FORMATS["hf-papers-html"].parse(GOOD, url=HF_URL, fetched_at=NOW)
+    assert isinstance(too_large, ParseError) and too_large.kind == "too_large"
+    assert isinstance(missing, ParseError) and "stored body unreadable" in missing.reason
+
+
 # ------------------------------------------------------------------ dead, hung and greedy workers
 
 
@@ -246,7 +263,7 @@ def test_cpu_backstop_ends_an_orphaned_spin() -> None:
     """RLIMIT_CPU (timeout + 5 s) ends a worker even when the parent never kills it."""
     with ParseSandbox(formats=TEST_TABLE, timeout_s=0.5, cpu_limit_s=1, workers=1) as box:
         worker = box._pool[0]
-        worker.conn.send_bytes(pickle.dumps((1, "test-spin", b"", "u", NOW, False)))
+        worker.conn.send_bytes(pickle.dumps((1, "test-spin", b"", "u", NOW, False, None)))
         started = time.monotonic()
         code = worker.proc.wait(box.cpu_s + 10)
         assert code == -signal.SIGXCPU

@@ -37,9 +37,8 @@ GROUP BY paper_id, term;
 -- Every paper gets a length row, 0 when it has no terms: BM25's document count and average
 -- length are over all papers, as in fts.
 INSERT INTO search_docs (paper_id, len)
-SELECT p.paper_id, count(b.paper_id)::INTEGER
-FROM papers p LEFT JOIN search_batch b USING (paper_id)
-WHERE p.paper_id IN (SELECT paper_id FROM search_ids)
-GROUP BY p.paper_id;
+SELECT paper_id, coalesce(n, 0)::INTEGER
+FROM (SELECT paper_id FROM papers WHERE paper_id IN (SELECT paper_id FROM search_ids))
+LEFT JOIN (SELECT paper_id, count(*) AS n FROM search_batch GROUP BY paper_id) USING (paper_id);
 
 DROP TABLE search_batch;
