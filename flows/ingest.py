@@ -11,10 +11,11 @@ import shutil
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from prefect import flow
 from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
 
 from flows import tasks
 from flows.fetch import FetchSession
@@ -25,6 +26,13 @@ from flows.settings import Settings
 from warehouse.load import FetchStats, LoadResult, PageRecord, fail_run
 
 T = TypeVar("T")
+
+
+def _opaque(value: T) -> T:
+    """`value` wrapped (prefect's quote) so the task gets it as is: Prefect otherwise walks
+    every input looking for futures, and over a batch's refs and validators that walk cost
+    ~0.3 s per task, more than fetching an unchanged batch."""
+    return cast(T, quote(value))
 
 
 def _batches(items: Sequence[T], size: int) -> list[list[T]]:
@@ -76,16 +84,19 @@ def _crawl(
     stats: list[FetchStats] = []
     pending, seen = list(urls), set(urls)
     while pending:
-        state = tasks.page_state(s.target, pending, s.lock_timeout_s)
+        state = tasks.page_state(s.target, _opaque(pending), s.lock_timeout_s)
         progress.expect(len(pending))
         wave: list[PrefectFuture[ParsedBatch]] = []
         for batch in _batches(pending, s.batch_pages):
+            known = _opaque({u: state[u] for u in batch if u in state})
             refs, st = tasks.fetch_pages(
-                batch, source, fmt, policy, state, s.raw_dir, session, progress
+                _opaque(batch), source, fmt, policy, known, s.raw_dir, session, progress
             )
             stats.append(st)
             stage = _stage(s, run_id, len(batches) + len(wave))
-            wave.append(tasks.parse_pages.submit(refs, run_id, state, s.raw_dir, stage, sandbox))
+            wave.append(
+                tasks.parse_pages.submit(_opaque(refs), run_id, known, s.raw_dir, stage, sandbox)
+            )
         batches += [future.result() for future in wave]
         pending = _follow(batches[-len(wave) :], seen, s.max_pages)
     progress.close()
@@ -116,10 +127,10 @@ def import_pages(
     )
     try:
         refs: list[PageRef] = tasks.read_files(paths, fmt, as_of, s.raw_dir)
-        state = tasks.page_state(s.target, [r.url for r in refs], s.lock_timeout_s)
+        state = tasks.page_state(s.target, _opaque([r.url for r in refs]), s.lock_timeout_s)
         with ParseSandbox.from_settings(s) as sandbox:
             parsed = tasks.parse_pages(
-                refs, run_id, state, s.raw_dir, _stage(s, run_id, 0), sandbox
+                _opaque(refs), run_id, _opaque(state), s.raw_dir, _stage(s, run_id, 0), sandbox
             )
         result = _load(s, run_id, [parsed], FetchStats())
     except Exception as exc:
@@ -151,7 +162,7 @@ def reparse(
         with ParseSandbox.from_settings(s) as sandbox:
             groups = [
                 tasks.parse_pages.submit(
-                    batch, run_id, {}, s.raw_dir, _stage(s, run_id, i), sandbox
+                    _opaque(batch), run_id, {}, s.raw_dir, _stage(s, run_id, i), sandbox
                 )
                 for i, batch in enumerate(_batches(refs, s.batch_pages))
             ]
@@ -175,7 +186,9 @@ def _stage(s: Settings, run_id: str, i: int) -> Path:
 def _load(s: Settings, run_id: str, groups: list[ParsedBatch], stats: FetchStats) -> LoadResult:
     pages = [p for g in groups for p in g.records]
     paths = [g.stage_path for g in groups if g.stage_path is not None]
-    result = tasks.load(s.target, run_id, pages, paths, stats, datetime.now(UTC), s.lock_timeout_s)
+    result = tasks.load(
+        s.target, run_id, _opaque(pages), _opaque(paths), stats, datetime.now(UTC), s.lock_timeout_s
+    )
     shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
     return result
 
