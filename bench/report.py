@@ -53,7 +53,7 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         f"Measured {result['date']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, "
         f"Python {m['python']}, {m['os']}. Command: `{result['command']}` "
         f"(`python -m bench.run --sizes {','.join(map(str, sizes))} --base {base}`); raw numbers "
-        "in `bench/out/results.json`." + _load_note(m),
+        "in `docs/bench_results.json`." + _load_note(m),
         "",
         f"The site: {base} Hugging Face day pages at 1× (~50 papers and ~360 KB each, full page "
         "chrome, 20% of each day re-listing papers from the week before), served by a separate "
@@ -95,8 +95,47 @@ def section(result: dict[str, Any], plot_name: str) -> str:
             f"| {_ratio(pf, _by(runs, 'dlt', size))} | {_ratio(pf, _by(runs, 'scrapy', size))} "
             f"| {_s(again['wall_s']) if again else '—'} | {_ratio(again, pf)} |"
         )
-    out += ["", _startup(result), "", f"![wall time and peak memory by size]({plot_name})", ""]
+    out += ["", _targets(result), "", _startup(result), ""]
+    out += [f"![wall time and peak memory by size]({plot_name})", ""]
     return "\n".join(out)
+
+
+def _targets(result: dict[str, Any]) -> str:
+    """Issue 7's targets, each checked against this run's numbers (largest size)."""
+    runs, size = result["runs"], max(result["sizes"])
+    pf, floor = _by(runs, "paperflow", size), _by(runs, "floor", size)
+    if not pf or not floor:
+        return ""
+    peers = [p for p in (_by(runs, "dlt", size), _by(runs, "scrapy", size)) if p]
+    again = _by(result["reruns"], "paperflow (re-run)", size)
+    smallest = _by(runs, "paperflow", min(result["sizes"]))
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    ratio = pf["wall_s"] / floor["wall_s"]
+    lines = [
+        f"**Targets at {size}× ({pf['pages']} pages):**",
+        f"- within 1.5× of the floor: {ratio:.2f}×, {met(ratio <= 1.5)};",
+    ]
+    if peers:
+        fastest = min(p["wall_s"] for p in peers)
+        lines.append(
+            f"- ahead of both peers: {pf['wall_s']:.1f} s against {fastest:.1f} s for the "
+            f"faster peer, {met(pf['wall_s'] < fastest)};"
+        )
+    if smallest and smallest is not pf:
+        growth = pf["peak_rss_mb"] / smallest["peak_rss_mb"]
+        lines.append(
+            f"- flat memory: peak RSS {smallest['peak_rss_mb']:.0f} MB at "
+            f"{smallest['size']}× and {pf['peak_rss_mb']:.0f} MB at {size}× "
+            f"({growth:.1f}×), {met(growth <= 1.5)};"
+        )
+    if again:
+        share = again["wall_s"] / pf["wall_s"]
+        lines.append(f"- an unchanged re-run at most a fifth of the first: {share:.2f}, "
+                     f"{met(share <= 0.2)}.")
+    return "\n".join(lines)
 
 
 def _load_note(m: dict[str, Any]) -> str:
@@ -138,6 +177,8 @@ def write_docs(result: dict[str, Any], doc: Path, plot: Path) -> None:
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)
     results = doc.parent.parent / "bench" / "out" / "results.json"
+    # bench/out is scratch (ignored by git); the numbers behind the table are kept with it.
+    (doc.parent / "bench_results.json").write_text(results.read_text())
     peers_py = doc.parent.parent / "bench" / ".venv-peers" / "bin" / "python"
     subprocess.run(
         [str(peers_py), "-m", "bench.plot", str(results), str(plot)],
