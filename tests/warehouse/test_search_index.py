@@ -43,7 +43,10 @@ QUERIES = [
     "Déjà vu: 3D reconstruction, résumé!",
     "the of and",  # stop words only: nothing matches
 ]
-TERMS = "SELECT paper_id, term, title_tf, abstract_tf FROM search_terms ORDER BY ALL"
+TERMS = (
+    "SELECT paper_id, term, count(*) FILTER (WHERE in_title), count(*) FILTER (WHERE NOT in_title)"
+    " FROM search_terms GROUP BY ALL ORDER BY ALL"
+)
 DOCS = "SELECT paper_id, len FROM search_docs ORDER BY ALL"
 
 

@@ -4,7 +4,7 @@
 -- no empty words, no stop words, Porter stems (migration 005 indexes existing papers the same
 -- way). Stemming is the costly step, so each distinct word of the batch is stemmed once and
 -- joined back. The batch's term occurrences go to a temp table: both search tables are filled
--- from it, and grouping them there was faster than grouping the join's output directly.
+-- from it (reading the lengths back from `search_terms` instead was slower).
 CREATE OR REPLACE TEMP TABLE search_batch AS
 WITH batch AS MATERIALIZED (  -- one pass over `papers`, whose abstracts are most of its bytes
     SELECT paper_id, title, abstract FROM papers
@@ -22,17 +22,17 @@ kept AS (
 stems AS (
     SELECT word, stem(word, 'porter') AS term FROM (SELECT DISTINCT word FROM kept)
 )
-SELECT k.paper_id, s.term, k.in_title
+SELECT k.paper_id, s.term, k.in_title = 1 AS in_title
 FROM kept k JOIN stems s USING (word);
 
 DELETE FROM search_terms WHERE paper_id IN (SELECT paper_id FROM search_ids);
 
 DELETE FROM search_docs WHERE paper_id IN (SELECT paper_id FROM search_ids);
 
-INSERT INTO search_terms (paper_id, term, title_tf, abstract_tf)
-SELECT paper_id, term, sum(in_title)::INTEGER, sum(1 - in_title)::INTEGER
-FROM search_batch
-GROUP BY paper_id, term;
+-- One row per occurrence, as they come: counting is left to the queries, which count only
+-- their own terms (grouping here cost a third of the indexing).
+INSERT INTO search_terms (paper_id, term, in_title)
+SELECT paper_id, term, in_title FROM search_batch;
 
 -- Every paper gets a length row, 0 when it has no terms: BM25's document count and average
 -- length are over all papers, as in fts.

@@ -9,10 +9,11 @@ WITH tokens AS (
 stats AS (
     SELECT count(*) AS num_docs, sum(len) / count(len) AS avgdl FROM search_docs
 ),
-postings AS MATERIALIZED (  -- one scan of search_terms, used twice
-    SELECT paper_id, term, title_tf + abstract_tf AS tf
+postings AS MATERIALIZED (  -- one scan of search_terms (one row per occurrence), used twice
+    SELECT paper_id, term, count(*) AS tf
     FROM search_terms
     WHERE term IN (SELECT term FROM tokens)
+    GROUP BY paper_id, term
 ),
 df AS (
     SELECT term, count(*) AS df FROM postings GROUP BY term
