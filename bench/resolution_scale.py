@@ -209,7 +209,8 @@ def write_doc(result: dict[str, object]) -> None:
         f"| {result['papers']:,} | {result['new']:,} | {result['seconds']} s | "
         f"{result['peak_rss_mib']} MiB |\n\n"
         "The time is `load_batch` end to end (read stage, resolve, write sightings, decisions, "
-        "sketches, blocks, refresh papers, commit, checkpoint) in a fresh process; the peak RSS "
+        "sketches, blocks, refresh papers, search index, commit, checkpoint, snapshot) in a fresh "
+        "process; the peak RSS "
         "is that process's. How the new entries resolved (entries that joined a known paper / "
         f"entries):\n\n```\n{json.dumps(result['check'], indent=1)}\n```\n"
     )
