@@ -10,7 +10,8 @@ parent's `__main__`, e.g. the Prefect CLI). A worker imports the parsers once (~
 hello, then parses page after page, so start-up is paid once per worker, not per page. Each
 worker has its own socket pair to the parent and handles one page at a time:
 
-    parent --(seq, fmt, body, url, fetched_at)--> worker --(seq, ListingPage | ParseError)--> parent
+    parent --(seq, fmt, body | StoredBody, url, fetched_at, stage, max_bytes)--> worker
+    worker --(seq, status, ListingPage | StagedPage | ParseError)--> parent
 
 `parse_many` hands the next page to whichever worker is idle and waits on every worker at once,
 so both cores stay busy; `parse` is the one-page form with the `PageParser` signature of
