@@ -294,7 +294,7 @@ def _migrate(con: Connection, target: int | None, lake: bool) -> int:
         return lk.schema_sql(load_sql(name)) if lake else load_sql(name)
 
     con.execute(text("schema_migrations.sql"))
-    applied = {row[0] for row in con.execute(load_sql("get_applied_migrations.sql")).fetchall()}
+    applied = _applied(con)
     known = migrations()
     newest_known = known[-1][0] if known else 0
     if applied and max(applied) > newest_known:
@@ -305,9 +305,17 @@ def _migrate(con: Connection, target: int | None, lake: bool) -> int:
         if version in applied or (target is not None and version > target):
             continue
         with transaction(con):
+            # On a DuckLake another writer may have applied it since `applied` was read, and
+            # not every migration can run twice (006 alters and drops): ask again in here.
+            if version in _applied(con):
+                continue
             con.execute(text(f"schema/{name}"))
             con.execute(load_sql("record_migration.sql"), [version, name])
     return newest_known if target is None else min(target, newest_known)
+
+
+def _applied(con: Connection) -> set[int]:
+    return {int(row[0]) for row in con.execute(load_sql("get_applied_migrations.sql")).fetchall()}
 
 
 def schema_version(con: Connection) -> int:

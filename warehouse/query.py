@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from warehouse.db import load_sql, open_reader
+from warehouse.db import Connection, load_sql, migrations, open_reader, schema_version
 from warehouse.errors import WarehouseError
 from warehouse.lake import Target
 
@@ -52,9 +52,22 @@ def search(db_path: Target, text: str, *, limit: int = 10) -> QueryResult:
         try:
             cursor = con.execute(load_sql("search_papers.sql"), {"query": text, "limit": limit})
         except duckdb.CatalogException as exc:
-            raise QueryError("no search index yet: run an ingest or import first") from exc
+            raise QueryError(_no_index(con)) from exc
         rows = cursor.fetchall()
         return QueryResult([d[0] for d in cursor.description or []], rows)
+
+
+def _no_index(con: Connection) -> str:
+    """Why the search index is missing: an empty warehouse, or one last written by an older
+    paperflow (readers never migrate; the next write does)."""
+    try:
+        version, newest = schema_version(con), migrations()[-1][0]
+    except duckdb.Error:  # not even a schema_migrations table: nothing was ever written
+        return "no search index yet: run an ingest or import first"
+    if 0 < version < newest:
+        return (f"the warehouse is at schema v{version} and search needs v{newest}: "
+                "the next ingest or import upgrades it")  # fmt: skip
+    return "no search index yet: run an ingest or import first"
 
 
 # The tables and views `paperflow export` writes: a fixed list, never names taken from input.

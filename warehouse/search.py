@@ -1,7 +1,8 @@
 """The full-text search index over paper titles and abstracts (BM25), maintained incrementally.
 
-Migration 005 made the tables (`search_terms`, `search_docs`, `search_stopwords`) and indexed
-the papers then present. From then on every write that changes `papers` re-indexes exactly the
+Migration 005 made the tables and indexed the papers then present; 006 moved the term
+occurrences under a per-paper integer (`search_postings.doc_id`), which halved the cost of
+writing them. From then on every write that changes `papers` re-indexes exactly the
 papers it touched (and those merged away), inside its own transaction, so the index always
 matches the committed `papers` and costs what the load changed rather than the warehouse's
 size. Tokens and ranking are DuckDB fts's defaults (docs/warehouse.md, "full-text index");

@@ -118,7 +118,7 @@ def test_two_cli_imports_at_once_give_one_row_per_paper(
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=240)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(outputs)
     assert _counts(lake) == (166, 166, 165, 165)
     added = sorted(int(str(r[0])) for r in run_query(lake, "SELECT sightings_added FROM runs").rows)
     assert added == [0, 166]

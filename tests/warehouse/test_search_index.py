@@ -1,4 +1,4 @@
-"""The incremental search index (warehouse/search.py, migration 005) on real DuckDB files and a
+"""The incremental search index (warehouse/search.py, migrations 005 and 006) on real DuckDB files and a
 DuckLake: loads keep it equal to a full rebuild, it ranks exactly as DuckDB's own fts index
 did, a v4 warehouse upgrades to it, and `fts_main_papers.match_bm25` still answers."""
 
@@ -29,7 +29,7 @@ from warehouse.db import (
 from warehouse.explain import unmerge
 from warehouse.lake import Lake, Target, schema_sql, temp_macros
 from warehouse.load import FetchStats, PageRecord, load_batch, start_run
-from warehouse.query import run_query, search
+from warehouse.query import QueryError, run_query, search
 from warehouse.search import rebuild_search_index
 from warehouse.stage import PageContext, stage_row, stage_table, write_stage
 
@@ -211,7 +211,26 @@ def test_match_bm25_macro_answers_on_the_snapshot(
         want = _fts_scores(fts, args, query)
         assert got.keys() == want.keys() and want, (query, args)
         assert all(abs(float(got[k]) - want[k]) < 1e-9 for k in want), (query, args)  # type: ignore[arg-type]
+        # In a WHERE clause too (v5's macro matched every row there: its argument, written
+        # `paper_id`, bound to the macro's own column).
+        where = (f"SELECT paper_id FROM papers WHERE fts_main_papers.match_bm25(paper_id, ?{args})"
+                 " > 0 ORDER BY paper_id")  # fmt: skip
+        assert [r[0] for r in run_query(db, where, [query]).rows] == sorted(want), (query, args)
     fts.close()
+
+
+def _older_copy(db: Path, old: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """A new warehouse `old` at schema `version` holding `db`'s data tables; returned open,
+    with `db` attached as `src` for the caller to copy more."""
+    old.parent.mkdir()
+    con = duckdb.connect(str(old))
+    duckdb_ext.init(con)
+    con.execute("LOAD fts")
+    assert migrate(con, target=version) == version
+    con.execute(f"ATTACH '{db}' AS src (READ_ONLY)")  # a test path, not input
+    for table in ["papers", "sightings", "runs", "pages", "merge_decisions"]:
+        con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+    return con
 
 
 def test_a_v4_warehouse_upgrades_to_a_working_index(
@@ -219,26 +238,69 @@ def test_a_v4_warehouse_upgrades_to_a_working_index(
 ) -> None:
     _load_samples(db, samples, tmp_path)
     old = tmp_path / "v4" / "w.duckdb"
-    old.parent.mkdir()
-    con = duckdb.connect(str(old))
-    duckdb_ext.init(con)
-    con.execute("LOAD fts")
-    assert migrate(con, target=4) == 4
-    con.execute(f"ATTACH '{db}' AS src (READ_ONLY)")  # a test path, not input
-    for table in ["papers", "sightings", "runs", "pages", "merge_decisions"]:
-        con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+    con = _older_copy(db, old, 4)
     con.execute("DETACH src")
     con.execute("PRAGMA create_fts_index('papers', 'paper_id', 'title', 'abstract', "
                 "stemmer = 'porter', stopwords = 'english', overwrite = 1)")  # fmt: skip
     con.close()
     with open_writer(old, lock_timeout_s=5) as con:
-        assert schema_version(con) == 5
+        assert schema_version(con) == 6
         left = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'fts_main_papers'"
         assert con.execute(left).fetchone() == (0,)  # the old index's tables are gone
     assert _index(old) == _index(db)  # migrating indexes what the loads indexed
     assert search(old, "dilated attention").rows[0][2] == LONGNET
     sql = "SELECT count(*) FROM papers WHERE fts_main_papers.match_bm25(paper_id, 'dilated') > 0"
     assert run_query(old, sql).rows[0][0] > 0
+
+
+AWKWARD = ["", " ", "...", "  a", " a.", "a. b", "a .b", "x''y `z` -w- ", "1999 foo2bar",
+           "Tab\tnew\nline\rcr\fff", "a\u00a0b", "a\x0bb", "Ça va? naïve café, RÉSUMÉ",
+           "C++/C# & F*: 3-D (2x) [GPU] {x}", "emoji 🙂 and 中文 text", None]  # fmt: skip
+
+
+def test_the_v6_tokenizer_splits_exactly_as_the_v5_one(
+    db: Path, samples: list[Path], tmp_path: Path
+) -> None:
+    """Migration 006 rewrote search_tokenize for speed; on every sample title and abstract
+    and on awkward strings it gives v5's list, empty words included."""
+    _load_samples(db, samples, tmp_path)
+    (v5,) = temp_macros(load_sql("schema/005_search_index.sql"))
+    with open_writer(db, lock_timeout_s=5) as con:
+        con.execute(v5.replace("search_tokenize", "tokenize_v5"))
+        sql = "SELECT title FROM papers UNION ALL SELECT abstract FROM papers"
+        texts = [row[0] for row in con.execute(sql).fetchall()]
+        assert len(texts) > 20
+        for text in [*texts, *AWKWARD]:
+            got = con.execute("SELECT search_tokenize(?), tokenize_v5(?)", [text, text]).fetchone()
+            assert got is not None and got[0] == got[1], text
+
+
+def test_a_v5_warehouse_upgrades_with_the_same_index(
+    db: Path, samples: list[Path], tmp_path: Path
+) -> None:
+    """Migration 006 moves the postings under doc ids: a v5 warehouse keeps every term row,
+    length and score, and later loads keep it equal to a rebuild."""
+    _load_samples(db, samples, tmp_path)
+    old = tmp_path / "v5" / "w.duckdb"
+    con = _older_copy(db, old, 5)
+    con.execute("INSERT INTO search_terms SELECT paper_id, term, in_title FROM src.search_terms")
+    con.execute("INSERT INTO search_docs SELECT paper_id, len FROM src.search_docs")
+    con.execute("DETACH src")
+    con.close()
+    publish_snapshot(old)  # readers never migrate: search on the v5 snapshot says what to do
+    with pytest.raises(QueryError, match="schema v5 and search needs v6"):
+        search(old, "dilated")
+    with open_writer(old, lock_timeout_s=5) as con:
+        assert schema_version(con) == 6
+        nulls = "SELECT count(*) FROM search_docs WHERE doc_id IS NULL"
+        assert con.execute(nulls).fetchone() == (0,)
+    publish_snapshot(old)
+    assert _index(old) == _index(db) and len(_index(db)[0]) > 100
+    assert _searches(old) == _searches(db)
+    new = {"u:x": [_e(0, arxiv_id="2605.00009", title="Dilated Routing Agents")]}
+    _load(old, "r2", new, tmp_path)
+    _assert_matches_rebuild(old, tmp_path)
+    assert len(_hit_ids(old, "dilated")) == len(_hit_ids(db, "dilated")) + 1
 
 
 # --- DuckLake -----------------------------------------------------------------------------
