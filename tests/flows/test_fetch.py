@@ -428,3 +428,17 @@ def test_is_private_host() -> None:
     assert is_private_host("http://mirror.lan/", resolve=lambda host: ["192.168.1.5"])
     assert not is_private_host("https://93.184.216.34/")
     assert not is_private_host("https://public.test/", resolve=lambda host: [PUBLIC_IP])
+
+
+def test_every_client_shares_one_verifying_tls_context() -> None:
+    """Building httpx's context costs ~60 ms a client, so the process keeps one: it must still
+    verify certificates and host names, as httpx's own default does."""
+    import ssl
+
+    first, second = fetch._new_client(LOCAL), fetch._new_client(LOCAL)
+    ctx = fetch._tls_context()
+    assert ctx is fetch._tls_context()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] > 50  # certifi's bundle is loaded
+    pool = first._transport._pool  # type: ignore[attr-defined]
+    assert pool._ssl_context is ctx and second._transport._pool._ssl_context is ctx  # type: ignore[attr-defined]
