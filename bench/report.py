@@ -145,7 +145,8 @@ def _hot(pf: dict[str, Any], floor: dict[str, Any]) -> str:
     if not flow:
         return ""
     fixed = pf["wall_s"] - flow
-    return f" ({flow / floor['wall_s']:.2f}× for the flow runs alone, without {fixed:.1f} s of start-up)"
+    hot = flow / floor["wall_s"]
+    return f" ({hot:.2f}× for the flow runs alone, without {fixed:.1f} s of start-up)"
 
 
 def _load_note(m: dict[str, Any]) -> str:

@@ -631,13 +631,33 @@ async def _exchange(
             budget.left -= time.monotonic() - began
 
 
+# Bytes of a non-2xx body read only to keep its connection: a larger one is not worth it.
+DRAIN_BYTES = 64 * 1024
+
+
 async def _send(client: httpx.AsyncClient, request: httpx.Request, sink: _Sink) -> _Reply:
     response = await client.send(request, stream=True)
     try:
-        body = await _read_body(response, sink) if 200 <= response.status_code < 300 else None
-        return _Reply(response.status_code, response.headers, body)
+        if 200 <= response.status_code < 300:
+            return _Reply(response.status_code, response.headers, await _read_body(response, sink))
+        await _drain(response)
+        return _Reply(response.status_code, response.headers, None)
     finally:
         await response.aclose()
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small unwanted body (a 304's empty one, an error page) to its end: httpcore
+    puts a connection back in the pool only after the whole message was read, and closing it
+    instead made every 304 of a re-run open a new connection."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_BYTES:
+        return
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > DRAIN_BYTES:
+            return
 
 
 # --------------------------------------------------------------------------- robots.txt

@@ -68,6 +68,7 @@ class Hit:
     path: str  # path with query
     host: str  # Host header name, without port
     headers: dict[str, str] = field(default_factory=dict)
+    peer_port: int = 0  # the client's port: the same one again means a reused connection
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -80,7 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
         self.server.record(
-            Hit(time.monotonic(), time.time(), self.path, host, dict(self.headers.items()))
+            Hit(time.monotonic(), time.time(), self.path, host, dict(self.headers.items()),
+                int(self.client_address[1]))
         )
         self.server.enter(host)
         try:

@@ -352,6 +352,20 @@ def test_validators_give_not_modified(fault_server: FaultServer) -> None:
     assert fault_server.hits_for("/etag/a")[1].headers["If-None-Match"] == first.etag
 
 
+def test_not_modified_and_error_replies_keep_the_connection(fault_server: FaultServer) -> None:
+    """A re-run is mostly 304s: each must leave its connection in the pool (read to its end),
+    not close it, or every request pays a new connection (and, on HTTPS, a handshake)."""
+    urls = [fault_server.url(f"/etag/{c}") for c in "abcdef"]
+    first = fetch_all_sync(urls, policy(concurrency=1))
+    validators = {r.url: (r.etag, r.last_modified) for r in first}
+    before = len(fault_server.hits)
+    again = fetch_all_sync([*urls, fault_server.url("/status/404"), urls[0]],
+                           policy(concurrency=1), validators=validators)  # fmt: skip
+    assert [r.status for r in again] == [304] * 6 + [404, 304]
+    hits = fault_server.hits[before:]
+    assert len(hits) >= 8 and len({h.peer_port for h in hits}) == 1, hits
+
+
 # --------------------------------------------------------------------------- API contract
 
 
