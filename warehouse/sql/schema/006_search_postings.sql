@@ -1,6 +1,6 @@
 -- Warehouse v6: the search index keyed by a small integer per paper, and a faster tokenizer
 -- (docs/warehouse.md, "full-text index"). Same tokens, same scores; a load's indexing takes
--- about two thirds of the time it took.
+-- about half the time it took.
 --
 -- Why: v5 kept every term occurrence with its paper's 19-character id, and writing those
 -- strings (7.8M of them for 80k papers) was most of a load's indexing time and of its commit.
