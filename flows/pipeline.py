@@ -20,6 +20,7 @@ from flows.settings import Settings
 from flows.staging import StagedPage, stage_page, staged_rows
 from parsers import FORMATS, SOURCES, detect_format
 from parsers.errors import ParseError
+from parsers.records import ListingPage
 from warehouse.blobs import put_blob
 from warehouse.lake import Target
 from warehouse.load import FetchStats, PageRecord, PageState
@@ -185,11 +186,13 @@ def parse_pages(
     """
     # The sandbox's workers read each body from the blob store themselves.
     stage = _batch_stager(refs, state, raw_dir, sandbox) if sandbox else stage_in_process
+    parse = sandbox.parse if sandbox else parse_in_process  # unchanged pages: links only
     records: list[PageRecord] = []
     tables: list[pa.Table] = []
     links: list[str] = []
     for ref in refs:
-        record, table, next_urls = _parse_one(ref, run_id, state.get(ref.url), raw_dir, stage)
+        known = state.get(ref.url)
+        record, table, next_urls = _parse_one(ref, run_id, known, raw_dir, stage, parse)
         records.append(record)
         if table is not None and table.num_rows:
             tables.append(table)
@@ -199,11 +202,16 @@ def parse_pages(
 
 
 PageStager = Callable[[str, Body, str, datetime], StagedPage]
+PageParser = Callable[[str, Body, str, datetime], ListingPage]
+
+
+def parse_in_process(fmt: str, body: Body, url: str, fetched_at: datetime) -> ListingPage:
+    data = body.read() if isinstance(body, StoredBody) else body
+    return FORMATS[fmt].parse(data, url=url, fetched_at=fetched_at)
 
 
 def stage_in_process(fmt: str, body: Body, url: str, fetched_at: datetime) -> StagedPage:
-    data = body.read() if isinstance(body, StoredBody) else body
-    page = FORMATS[fmt].parse(data, url=url, fetched_at=fetched_at)
+    page = parse_in_process(fmt, body, url, fetched_at)
     return stage_page(page, fmt, url, fetched_at)
 
 
@@ -226,7 +234,12 @@ def _stored(raw_dir: Path, sha256: str) -> StoredBody:
 
 
 def _parse_one(
-    ref: PageRef, run_id: str, known: PageState | None, raw_dir: Path, stage: PageStager
+    ref: PageRef,
+    run_id: str,
+    known: PageState | None,
+    raw_dir: Path,
+    stage: PageStager,
+    parse: PageParser,
 ) -> tuple[PageRecord, pa.Table | None, tuple[str, ...]]:
     base = _record(ref)
     if ref.error:
@@ -238,7 +251,7 @@ def _parse_one(
         return (
             _with(base, outcome=outcome, content_sha256=sha),
             None,
-            _links(ref, sha, raw_dir, stage),
+            _links(ref, sha, raw_dir, parse),
         )
     assert ref.sha256 is not None  # a ref without error or 304 always has a body
     if ref.format not in FORMATS:
@@ -254,11 +267,12 @@ def _parse_one(
     return _with(base, outcome=outcome, kind=page.kind, records=page.entries), table, page.next_urls
 
 
-def _links(ref: PageRef, sha: str | None, raw_dir: Path, stage: PageStager) -> tuple[str, ...]:
+def _links(ref: PageRef, sha: str | None, raw_dir: Path, parse: PageParser) -> tuple[str, ...]:
+    """An unchanged page's next pages: parsed again, but not staged (its rows are loaded)."""
     if not sha or not FORMATS[ref.format].paginates:
         return ()  # nothing to follow: don't parse an unchanged page again
     try:
-        return stage(ref.format, _stored(raw_dir, sha), ref.url, ref.fetched_at).next_urls
+        return parse(ref.format, _stored(raw_dir, sha), ref.url, ref.fetched_at).next_urls
     except (ParseError, FileNotFoundError):
         return ()
 

@@ -144,3 +144,19 @@ def test_hf_json_api_pages_until_a_short_page(db: Path, site: FaultServer) -> No
     assert _run(db, site.url(""), "hf-papers", "--via", "api", "--date", "2026-05-08") == 0
     assert _rows(db, "SELECT count(*), count(DISTINCT page_url) FROM sightings") == [(56, 2)]
     assert _rows(db, "SELECT count(*) FROM papers") == [(56,)]
+
+
+def test_unchanged_pages_still_lead_to_their_next_pages(db: Path, site: FaultServer) -> None:
+    """A re-run gets 304s for the listing's first pages; their stored bodies are parsed again
+    (not staged) for the links, so a page that failed last time is fetched now."""
+    last = "/list/cs.LG/new?skip=50&show=25"
+    p3, site.site[last] = site.site[last], b"<html><body>Service unavailable</body></html>"
+    base = site.url("")
+    assert _run(db, base, "arxiv-list", "--category", "cs.LG", "--listing", "new") != 0
+    before = _rows(db, "SELECT count(*) FROM sightings")[0][0]
+    site.site[last] = p3
+    assert _run(db, base, "arxiv-list", "--category", "cs.LG", "--listing", "new") == 0
+    outcomes = _rows(db, "SELECT outcome, count(*) FROM pages WHERE run_id = "
+                         "(SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1) GROUP BY 1 ORDER BY 1")  # fmt: skip
+    assert outcomes == [("not_modified", 2), ("parsed", 1)]
+    assert _rows(db, "SELECT count(*) FROM sightings")[0][0] > before

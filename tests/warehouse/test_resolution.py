@@ -9,20 +9,17 @@ from pathlib import Path
 import duckdb
 
 from parsers.records import Entry
+from tests.loading import load_entries
 from warehouse.explain import explain, format_explanation, unmerge
-from warehouse.load import FetchStats, PageRecord, load_batch, rebuild_papers, start_run
+from warehouse.load import rebuild_papers
 from warehouse.resolve import block_rows, keys_of, similar_titles
-from warehouse.stage import PageContext, stage_row, stage_table, write_stage
+from warehouse.stage import PageContext, stage_row, stage_table
 
 T0 = datetime(2026, 5, 8, 12, tzinfo=UTC)
 
 
 def _load(db: Path, run_id: str, pages: dict[str, list[Entry]], tmp: Path) -> None:
-    start_run(db, run_id=run_id, flow="t", source="t", params={}, started_at=T0, lock_timeout_s=5)
-    rows = [stage_row(e, PageContext(run_id, url, "day", T0)) for url, es in pages.items() for e in es]
-    path = write_stage(stage_table(rows), tmp / f"{run_id}.arrow")
-    recs = [PageRecord(url=u, source="t", fetched_at=T0, outcome="parsed") for u in pages]
-    load_batch(db, run_id=run_id, pages=recs, stage_paths=[path], stats=FetchStats(), finished_at=T0)
+    load_entries(db, run_id, pages, tmp, at=T0)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:

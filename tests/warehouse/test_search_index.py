@@ -17,6 +17,7 @@ import duckdb_ext
 import pytest
 
 from parsers import FORMATS, Entry, detect_format
+from tests.loading import load_entries
 from warehouse.db import (
     load_sql,
     migrate,
@@ -28,10 +29,8 @@ from warehouse.db import (
 )
 from warehouse.explain import unmerge
 from warehouse.lake import Lake, Target, schema_sql, temp_macros
-from warehouse.load import FetchStats, PageRecord, load_batch, start_run
 from warehouse.query import QueryError, run_query, search
 from warehouse.search import rebuild_search_index
-from warehouse.stage import PageContext, stage_row, stage_table, write_stage
 
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 LONGNET = "LongNet: Scaling Transformers to 1,000,000,000 Tokens"
@@ -51,11 +50,7 @@ DOCS = "SELECT paper_id, len FROM search_docs ORDER BY ALL"
 
 
 def _load(target: Target, run_id: str, pages: dict[str, list[Entry]], tmp: Path) -> None:
-    start_run(target, run_id=run_id, flow="t", source="t", params={}, started_at=T0, lock_timeout_s=5)
-    rows = [stage_row(e, PageContext(run_id, url, "day", T0)) for url, es in pages.items() for e in es]
-    path = write_stage(stage_table(rows), tmp / f"{run_id}.arrow")
-    recs = [PageRecord(url=u, source="t", fetched_at=T0, outcome="parsed") for u in pages]
-    load_batch(target, run_id=run_id, pages=recs, stage_paths=[path], stats=FetchStats(), finished_at=T0)
+    load_entries(target, run_id, pages, tmp, at=T0)
 
 
 def _load_samples(target: Target, samples: list[Path], tmp: Path) -> None:
