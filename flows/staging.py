@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from parsers.records import ListingPage
-from warehouse.stage import STAGE_SCHEMA, PageContext, rows_table, stage_row
+from warehouse.stage import STAGE_SCHEMA, PageContext, stage_entries
 
 # A page whose entries lack their source's required fields this often is not loaded: the
 # site probably changed and the values would be garbage (issue: drift detection).
@@ -53,7 +53,7 @@ def stage_page(page: ListingPage, fmt: str, url: str, fetched_at: datetime) -> S
     rows = b""
     if page.entries and not suspect:
         ctx = PageContext(None, url, page.kind, fetched_at)  # type: ignore[arg-type]
-        table = rows_table([stage_row(e, ctx) for e in page.entries])
+        table = stage_entries(page.entries, ctx)
         sink = pa.BufferOutputStream()
         with ipc.new_stream(sink, STAGE_SCHEMA) as writer:
             writer.write_table(table)

@@ -93,32 +93,61 @@ def sighting_id(entry: Entry, page_url: str, digest: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def stage_row(entry: Entry, ctx: PageContext) -> dict[str, object]:
-    """One staged row for `entry` seen on `ctx`'s page."""
+_ENTRY_COLUMNS = [name for name in STAGE_SCHEMA.names if name in Entry.__slots__]
+# The columns a staged row adds to its entry's values, in `_derived`'s order.
+_DERIVED = ("sighting_id", "title_rendered", "title_key", "entry_hash", "surnames", "title_blocks")
+
+
+def _derived(entry: Entry, page_url: str) -> tuple[object, ...]:
+    """The `_DERIVED` values of `entry` seen on `page_url`."""
     digest = entry_hash(entry)
     rendered = clean_text(render_tex(entry.title)) if entry.title else None
     key = title_key(entry.title)
     surnames = [surname(a) for a in entry.authors]
+    return (
+        sighting_id(entry, page_url, digest),
+        rendered,
+        key,
+        digest,
+        surnames,
+        title_blocks(key, surnames),
+    )
+
+
+def stage_row(entry: Entry, ctx: PageContext) -> dict[str, object]:
+    """One staged row for `entry` seen on `ctx`'s page."""
     return {
-        "sighting_id": sighting_id(entry, ctx.page_url, digest),
         "run_id": ctx.run_id,
         "page_url": ctx.page_url,
         "page_kind": ctx.page_kind,
         "seen_at": ctx.seen_at,
-        "title_rendered": rendered,
-        "title_key": key,
-        "entry_hash": digest,
-        "surnames": surnames,
-        "title_blocks": title_blocks(key, surnames),
+        **dict(zip(_DERIVED, _derived(entry, ctx.page_url), strict=True)),
         **{name: _arrow_value(getattr(entry, name)) for name in _ENTRY_COLUMNS},
     }
 
 
-_ENTRY_COLUMNS = [name for name in STAGE_SCHEMA.names if name in Entry.__slots__]
-
-
 def _arrow_value(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
+
+
+def stage_entries(entries: Sequence[Entry], ctx: PageContext) -> pa.Table:
+    """The staged rows of `entries` seen on `ctx`'s page, as a table: what `rows_table` makes
+    of their `stage_row`s, built a column at a time (no dict per row; pyarrow takes the
+    entries' tuples as lists), which is ~20% of staging's cost, and staging runs for every
+    entry of every page."""
+    n = len(entries)
+    columns: dict[str, Sequence[object]] = {
+        "run_id": [ctx.run_id] * n,
+        "page_url": [ctx.page_url] * n,
+        "page_kind": [ctx.page_kind] * n,
+        "seen_at": [ctx.seen_at] * n,
+    }
+    derived = list(zip(*(_derived(e, ctx.page_url) for e in entries), strict=True))
+    columns.update(zip(_DERIVED, derived or [()] * len(_DERIVED), strict=True))
+    for name in _ENTRY_COLUMNS:
+        columns[name] = [getattr(e, name) for e in entries]
+    arrays = [pa.array(columns[f.name], type=f.type) for f in STAGE_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=STAGE_SCHEMA)
 
 
 def stage_table(rows: Iterable[dict[str, object]]) -> pa.Table:

@@ -160,3 +160,35 @@ def test_reader_sees_committed_state(db: Path, tmp_path: Path) -> None:
     _load(db, "r1", {"http://x/a": [_e(0, arxiv_id="2605.00004", title="R")]}, tmp_path)
     with open_reader(db) as con:
         assert con.execute("SELECT count(*) FROM papers").fetchone() == (1,)
+
+
+def _fixture_pages() -> list[tuple[str, list[Entry]]]:
+    """(url, entries) of every fixture page that parses, in every format."""
+    from parsers import FORMATS, detect_format
+    from parsers.errors import ParseError
+
+    pages = []
+    for path in sorted((Path(__file__).parents[1] / "fixtures").rglob("*")):
+        body = path.read_bytes() if path.is_file() else b""
+        fmt = detect_format(body) if body else None
+        if fmt is None:
+            continue
+        try:
+            page = FORMATS[fmt].parse(body, url=path.as_uri(), fetched_at=T0)
+        except ParseError:
+            continue
+        pages.append((path.as_uri(), list(page.entries)))
+    return pages
+
+
+def test_column_wise_staging_makes_the_rows_stage_row_makes() -> None:
+    from warehouse.stage import rows_table, stage_entries
+
+    pages = _fixture_pages()
+    assert sum(len(entries) for _, entries in pages) > 100
+    hostile = _e(0, title="T\x00\u0301itle $x^2$ \u2028", authors=("José Núñez", "", "A" * 500),
+                 categories=("cs.CL",), abstract=" a\u00a0b ")  # fmt: skip
+    for url, entries in [*pages, ("u:hostile", [hostile]), ("u:none", [])]:
+        ctx = PageContext("r1", url, "day", T0)
+        expected = rows_table([stage_row(e, ctx) for e in entries])
+        assert stage_entries(entries, ctx).equals(expected), url
