@@ -366,6 +366,41 @@ def test_not_modified_and_error_replies_keep_the_connection(fault_server: FaultS
     assert len(hits) >= 8 and len({h.peer_port for h in hits}) == 1, hits
 
 
+def test_the_pool_sees_an_idle_connection_the_server_closed() -> None:
+    """Before reusing an idle connection, the pool asks whether its socket is readable (the
+    server closed it) and drops it if so; paperflow's backend answers from the socket it
+    keeps. Wrong answers would send requests into closed connections (a retry each)."""
+    import asyncio
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        async def check() -> tuple[bool, bool, object]:
+            stream = await fetch._Backend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+            server_side, _ = listener.accept()
+            idle = stream.get_extra_info("is_readable")
+            server_side.close()  # the server ends the keep-alive connection
+            deadline = time.monotonic() + 5
+            while not stream.get_extra_info("is_readable") and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            closed = stream.get_extra_info("is_readable")
+            fd = stream.get_extra_info("socket").fileno()
+            await stream.aclose()
+            return idle, closed, fd
+
+        idle, closed, fd = asyncio.run(check())
+    assert (idle, closed) == (False, True)
+    assert isinstance(fd, int) and fd > 0  # other questions still reach anyio's stream
+
+
+def test_clients_use_paperflows_network_backend() -> None:
+    """httpx 0.28 has no parameter for the backend: it is set on the transport's pool, which
+    an httpx upgrade could rename; this fails then, instead of the saving going unnoticed."""
+    client = fetch._new_client(LOCAL)
+    assert isinstance(client._transport._pool._network_backend, fetch._Backend)  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------- API contract
 
 
