@@ -3,11 +3,12 @@
     python -m bench.run [--sizes 1,4,16] [--base 125] [--quick] [--timeout 900]
 
 For each size (a multiple of `--base` day pages) every system runs as a child process against
-the same site, served from its own process on 127.0.0.1, into a fresh DuckDB file; wall time
-and the peak RSS of the child's whole process tree are measured from outside. paperflow then
-runs a second time, unchanged, on the same warehouse (conditional GETs -> 304). Stage seconds
-come from each system (paperflow: its Prefect task runs). Results go to bench/out/results.json,
-the "## Pipeline throughput" section of docs/benchmarks.md, and docs/bench_pipeline.png.
+the same site, served from its own process on 127.0.0.1, into a fresh DuckDB file; wall time,
+CPU time and the peak RSS of the child's whole process tree are measured from outside.
+paperflow then runs a second time, unchanged, on the same warehouse (conditional GETs -> 304).
+Stage seconds come from each system (paperflow: its Prefect task runs). Results go to
+bench/out/results.json, the "## Pipeline throughput" section of docs/benchmarks.md, and
+docs/bench_pipeline.png.
 
 Prefect's API server is started once, before anything is timed, and every paperflow run uses
 it (PREFECT_API_URL); its start-up is reported separately, as is the cost of the temporary
@@ -21,6 +22,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import socket
 import subprocess
@@ -61,6 +63,7 @@ class Run:
     stages: dict[str, float] = field(default_factory=dict)
     papers: int | None = None
     note: str = ""
+    cpu_s: float | None = None  # user + system CPU of the whole process tree
 
     @property
     def pages_per_s(self) -> float:
@@ -94,10 +97,18 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(
-    cmd: list[str], env: dict[str, str], cwd: Path, timeout: float
-) -> tuple[float, float, str, int]:
-    """Run `cmd`; (wall seconds, peak tree RSS MB, stdout, exit code; -9 on timeout)."""
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+    out: str
+    code: int  # -9 on timeout
+    cpu_s: float  # user + system seconds of the child and every descendant it waited for
+
+
+def measure(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Measured:
+    """Run `cmd` and measure it from outside."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -108,13 +119,20 @@ def measure(
         if time.perf_counter() - t0 > timeout:
             proc.kill()
             proc.wait()
-            return timeout, peak / 1024, "", -9
+            return Measured(timeout, peak / 1024, "", -9, _cpu_since(before))
         time.sleep(0.05)
     wall = time.perf_counter() - t0
     out, err = proc.communicate()
     if proc.returncode not in (0, 1):
         sys.stderr.write(err[-3000:])
-    return wall, peak / 1024, out, proc.returncode
+    return Measured(wall, peak / 1024, out, proc.returncode, _cpu_since(before))
+
+
+def _cpu_since(before: resource.struct_rusage) -> float:
+    """CPU seconds of the children reaped since `before`: the measured child (the site and
+    the Prefect server are long-lived children, reaped only at the end)."""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 # --------------------------------------------------------------------------- environment
@@ -226,7 +244,7 @@ def run_paperflow(
     if api:
         env["PREFECT_API_URL"] = api
     db = work / "paperflow.duckdb"
-    wall, peak, started = 0.0, 0.0, datetime.now(UTC) - timedelta(seconds=1)
+    wall, peak, cpu, started = 0.0, 0.0, 0.0, datetime.now(UTC) - timedelta(seconds=1)
     chunks = _chunks(days)
     for first, last in chunks:
         cmd = [
@@ -234,15 +252,15 @@ def run_paperflow(
             "--since", site.day_of(first).isoformat(), "--until", site.day_of(last).isoformat(),
             "--base-url", base, "--max-rate", "0", "--concurrency", str(CONCURRENCY),
         ]  # fmt: skip
-        w, p, _, code = measure(cmd, env, work, timeout - wall)
-        wall, peak = wall + w, max(peak, p)
-        if code == -9:
+        m = measure(cmd, env, work, timeout - wall)
+        wall, peak, cpu = wall + m.wall_s, max(peak, m.peak_rss_mb), cpu + m.cpu_s
+        if m.code == -9:
             return Run("paperflow", size, days, wall, peak, note="timeout")
-        if code not in (0, 1):
-            return Run("paperflow", size, days, wall, peak, note=f"exit {code}")
+        if m.code not in (0, 1):
+            return Run("paperflow", size, days, wall, peak, note=f"exit {m.code}")
     stages = _prefect_stages(api, started) if api else {}
     note = f"{len(chunks)} CLI runs (<= {MAX_DAYS_PER_RUN} days each)" if len(chunks) > 1 else ""
-    return Run("paperflow", size, days, wall, peak, stages, _count(db), note)
+    return Run("paperflow", size, days, wall, peak, stages, _count(db), note, round(cpu, 2))
 
 
 def _count(db: Path) -> int | None:
@@ -272,13 +290,13 @@ def run_child(system: str, size: int, urls_file: Path, work: Path, timeout: floa
     if system == "dlt":
         cmd += ["--workdir", str(work)]
     pages = len(urls_file.read_text().split())
-    wall, peak, out, code = measure(cmd, base_env(), work, timeout)
-    if code != 0:
-        return Run(
-            system, size, pages, wall, peak, note="timeout" if code == -9 else f"exit {code}"
-        )
-    report = json.loads(out.strip().splitlines()[-1])
-    return Run(system, size, pages, wall, peak, report["stages"], report.get("papers"))
+    m = measure(cmd, base_env(), work, timeout)
+    if m.code != 0:
+        note = "timeout" if m.code == -9 else f"exit {m.code}"
+        return Run(system, size, pages, m.wall_s, m.peak_rss_mb, note=note)
+    report = json.loads(m.out.strip().splitlines()[-1])
+    stages, papers = report["stages"], report.get("papers")
+    return Run(system, size, pages, m.wall_s, m.peak_rss_mb, stages, papers, "", round(m.cpu_s, 2))
 
 
 # --------------------------------------------------------------------------- the run

@@ -22,3 +22,17 @@ def test_floor_loads_a_generated_site(tmp_path: Path) -> None:
     finally:
         con.close()
     assert count == report["papers"] > 0
+
+
+def test_measure_counts_the_cpu_of_the_child_and_the_processes_it_waited_for(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from bench.run import measure
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    script = f"import subprocess, sys\n{burn}subprocess.run([sys.executable, '-c', {burn!r}])\nprint('done')"
+    m = measure([sys.executable, "-c", script], dict(os.environ), tmp_path, timeout=60)
+    assert (m.code, m.out.strip()) == (0, "done")
+    assert m.cpu_s >= 0.55, m  # 0.3 s in the child + 0.3 s in its own child
+    assert m.wall_s >= 0.5 and m.peak_rss_mb > 0
