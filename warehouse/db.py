@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import duckdb_ext
+import pyarrow as pa
 
 from warehouse import lake as lk
 from warehouse.errors import MigrationError, WarehouseLocked
@@ -37,6 +38,20 @@ Connection = duckdb.DuckDBPyConnection
 def load_sql(name: str) -> str:
     """Return the text of `warehouse/sql/<name>` (a fixed, packaged file — never user input)."""
     return resources.files("warehouse").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def query_with(con: Connection, sql_name: str, tables: dict[str, pa.Table]) -> pa.Table:
+    """Run one .sql file against registered Arrow tables; the result as Arrow.
+
+    Values a query looks up go in as tables, not as a bound list: DuckDB folds a bound
+    VARCHAR[] of 2,000 URLs into the plan as a constant, which took 0.3 s of a 10 s re-run."""
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        return con.execute(load_sql(sql_name)).fetch_arrow_table()
+    finally:
+        for name in tables:
+            con.unregister(name)
 
 
 def _harden(

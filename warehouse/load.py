@@ -30,6 +30,7 @@ from warehouse.db import (
     open_connection,
     open_writer,
     publish_snapshot,
+    query_with,
     snapshot_path,
     transaction,
     write,
@@ -173,9 +174,10 @@ def page_state(
     """Validators and last parsed content hash per URL, for conditional and unchanged checks."""
     if not exists(db_path) or not urls:
         return {}
+    asked = pa.table({"url": pa.array(list(urls), pa.string())})
     with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con:
-        rows = con.execute(load_sql("get_page_state.sql"), [list(urls)]).fetchall()
-    return {r[0]: PageState(r[1], r[2], r[3]) for r in rows}
+        rows = query_with(con, "get_page_state.sql", {"state_urls": asked}).to_pylist()
+    return {r["url"]: PageState(r["etag"], r["last_modified"], r["parsed_sha256"]) for r in rows}
 
 
 def load_batch(

@@ -44,7 +44,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.db import Connection, load_sql
+from warehouse.db import Connection, load_sql, query_with
 from warehouse.keys import (
     _WORD,
     TITLE_MIN_CHARS,
@@ -504,17 +504,6 @@ def _key_rank(k: Keys) -> tuple[int, str]:
 # --- reading the warehouse ------------------------------------------------------------------------
 
 
-def _run(con: Connection, sql_name: str, tables: dict[str, pa.Table]) -> pa.Table:
-    """Run one .sql file against registered Arrow tables; the result as Arrow."""
-    for name, table in tables.items():
-        con.register(name, table)
-    try:
-        return con.execute(load_sql(sql_name)).fetch_arrow_table()
-    finally:
-        for name in tables:
-            con.unregister(name)
-
-
 def _probe_tables(keys: Sequence[Keys]) -> dict[str, pa.Table]:
     probe = pa.table({c: pa.array([getattr(k, c) for k in keys], pa.string())
                       for c in _PROBE_COLUMNS})
@@ -533,13 +522,13 @@ def _find_papers(con: Connection, probe: dict[str, pa.Table]) -> set[str]:
     """Papers holding a sighting that shares a blocking key (or a user mark) with the probe."""
     if not probe["resolve_probe"].num_rows:
         return set()
-    found = _run(con, "resolve_find_papers.sql", probe)
+    found = query_with(con, "resolve_find_papers.sql", probe)
     return set(found.column("paper_id").to_pylist())
 
 
 def _sightings_of(con: Connection, paper_ids: set[str]) -> list[Keys]:
     ids = pa.table({"paper_id": pa.array(sorted(paper_ids), pa.string())})
-    rows = _run(con, "resolve_get_sightings.sql", {"resolve_papers": ids})
+    rows = query_with(con, "resolve_get_sightings.sql", {"resolve_papers": ids})
     return _keys_from(rows, rows["abstract"])
 
 
@@ -568,7 +557,7 @@ def _closure(
 
 def _marks(con: Connection, sighting_ids: list[str]) -> Marks:
     ids = pa.table({"sighting_id": pa.array(sighting_ids, pa.string())})
-    rows = _run(con, "resolve_get_marks.sql", {"resolve_ids": ids}).to_pylist()
+    rows = query_with(con, "resolve_get_marks.sql", {"resolve_ids": ids}).to_pylist()
     marks = Marks()
     for row in rows:
         a, b = str(row["sighting_a"]), str(row["sighting_b"])
@@ -582,13 +571,13 @@ def _marks(con: Connection, sighting_ids: list[str]) -> Marks:
 
 def _first_seen(con: Connection, paper_ids: Iterable[str]) -> dict[str, str]:
     ids = pa.table({"paper_id": pa.array(sorted(paper_ids), pa.string())})
-    rows = _run(con, "resolve_get_first_seen.sql", {"resolve_papers": ids}).to_pylist()
+    rows = query_with(con, "resolve_get_first_seen.sql", {"resolve_papers": ids}).to_pylist()
     return {str(r["paper_id"]): str(r["first_seen_at"]) for r in rows}
 
 
 def _taken(con: Connection, candidates: Iterable[str]) -> set[str]:
     ids = pa.table({"paper_id": pa.array(sorted(set(candidates)), pa.string())})
-    rows = _run(con, "resolve_find_taken_ids.sql", {"resolve_papers": ids})
+    rows = query_with(con, "resolve_find_taken_ids.sql", {"resolve_papers": ids})
     return set(rows.column("paper_id").to_pylist())
 
 
@@ -604,7 +593,7 @@ def _prepare_sketches(con: Connection, new: Sequence[Keys], table: pa.Table) -> 
     before the candidate search), and after that every load sketches its rows.
     """
     arriving = any(k.abstract_only for k in new)
-    held = bool(_run(con, "resolve_has_abstract_only.sql", {}).column(0)[0].as_py())
+    held = bool(query_with(con, "resolve_has_abstract_only.sql", {}).column(0)[0].as_py())
     if not (arriving or held):
         return
     if not held:
@@ -622,7 +611,7 @@ def _backfill_sketches(con: Connection) -> None:
         rows = zip(sids, pids, map(sketch, map(shingles, texts)), strict=True)
         parts.append(_sketch_table(rows))
     if parts:
-        _run(con, "insert_sketches.sql", {"stage_sketches": pa.concat_tables(parts)})
+        query_with(con, "insert_sketches.sql", {"stage_sketches": pa.concat_tables(parts)})
 
 
 # --- ids: existing papers keep theirs, new groups get one from their strongest key ------------
