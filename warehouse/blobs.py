@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 _SHA = re.compile(r"[0-9a-f]{64}")
 
@@ -47,5 +47,17 @@ def put_blob(raw_dir: Path, body: bytes) -> str:
 
 def get_blob(raw_dir: Path, sha256: str) -> bytes:
     """Read a stored body back (raises FileNotFoundError if it was never stored)."""
-    body: bytes = igzip.decompress(blob_path(raw_dir, sha256).read_bytes())  # type: ignore[no-untyped-call]
-    return body
+    data = blob_path(raw_dir, sha256).read_bytes()
+    # A blob is one gzip member (put_blob): inflating it in one call takes ~0.35 ms for a
+    # 400 KB page against ~0.9 ms for igzip.decompress, and the parse workers, which bound a
+    # crawl, read every page. Anything else goes the general way, which also says what is
+    # wrong with a damaged blob, as it always did.
+    try:
+        inflater = isal_zlib.decompressobj(wbits=31)
+        body: bytes = inflater.decompress(data)
+        if inflater.eof and not inflater.unused_data:
+            return body
+    except Exception:  # noqa: S110 - IsalError (untyped in isal's stubs); see below
+        pass
+    general: bytes = igzip.decompress(data)  # type: ignore[no-untyped-call]
+    return general

@@ -192,3 +192,25 @@ def test_column_wise_staging_makes_the_rows_stage_row_makes() -> None:
         ctx = PageContext("r1", url, "day", T0)
         expected = rows_table([stage_row(e, ctx) for e in entries])
         assert stage_entries(entries, ctx).equals(expected), url
+
+
+def test_blobs_read_back_and_damaged_ones_fail_as_before(tmp_path: Path) -> None:
+    """get_blob inflates put_blob's single gzip member in one call; anything else (several
+    members, truncation, a bad checksum) goes through igzip, which reads or rejects it."""
+    import gzip
+
+    from warehouse.blobs import blob_path, get_blob, put_blob
+
+    body = b"<html>" + "é page ".encode() * 50_000 + b"</html>"
+    sha = put_blob(tmp_path, body)
+    assert get_blob(tmp_path, sha) == body
+    path = blob_path(tmp_path, sha)
+    packed = path.read_bytes()
+    path.write_bytes(packed + gzip.compress(b"more"))  # two members: both are the body
+    assert get_blob(tmp_path, sha) == body + b"more"
+    path.write_bytes(packed[:-100])
+    with pytest.raises(EOFError):
+        get_blob(tmp_path, sha)
+    path.write_bytes(packed[:-8] + b"\0\0\0\0" + packed[-4:])
+    with pytest.raises(gzip.BadGzipFile, match="CRC"):
+        get_blob(tmp_path, sha)
