@@ -335,5 +335,4 @@ def _applied(con: Connection) -> set[int]:
 
 def schema_version(con: Connection) -> int:
     """The highest applied migration version (0 for an empty file)."""
-    versions = [row[0] for row in con.execute(load_sql("get_applied_migrations.sql")).fetchall()]
-    return int(versions[-1]) if versions else 0
+    return max(_applied(con), default=0)
