@@ -779,11 +779,17 @@ def _slow_host_down(host: _Host, policy: FetchPolicy, retry_after: float | None)
     host.slow_down(min(wanted, max(policy.backoff_cap, host.interval)), hold_for=hold)
 
 
+# Our own generator, not the `random` module's: a library must not draw from (and so shift) the
+# global sequence a user's program may have seeded, nor change it under Hypothesis, which
+# flags strategies that seem to use `random` when a background fetch retries mid-test.
+_JITTER = random.Random()  # noqa: S311 - jitter, not cryptography
+
+
 def _backoff_delay(policy: FetchPolicy, retry: int) -> float:
     """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
     Jitter", 2015): uniform in [0, min(cap, base * 2**retry)]."""
     ceiling = min(policy.backoff_cap, policy.backoff_base * 2**retry)
-    return random.uniform(0.0, ceiling)  # noqa: S311 - jitter, not cryptography
+    return _JITTER.uniform(0.0, ceiling)
 
 
 def _check_forbidden(host: _Host, shown: str) -> None:

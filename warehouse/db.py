@@ -71,6 +71,11 @@ def _harden(
     con.execute("SET lock_configuration = true")
 
 
+# Lock-wait jitter from our own generator, not the global one a user's program may have
+# seeded (flows/fetch.py's _JITTER says why).
+_JITTER = random.Random()  # noqa: S311 - jitter, not cryptography
+
+
 @contextmanager
 def writer_lock(db_path: Path, *, timeout_s: float) -> Iterator[None]:
     """Hold the single-writer lock for `db_path`, waiting at most `timeout_s`.
@@ -102,7 +107,7 @@ def _acquire(fd: int, name: str, timeout_s: float) -> None:
             if waited >= timeout_s:
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or None
                 raise WarehouseLocked(name, waited, holder) from None
-            time.sleep(min(delay * (1 + random.random()), max(timeout_s - waited, 0.01)))  # noqa: S311
+            time.sleep(min(delay * (1 + _JITTER.random()), max(timeout_s - waited, 0.01)))
             delay = min(delay * 2, 1.0)
 
 
@@ -200,7 +205,7 @@ def _connect_read_write(db_path: Path, wait_s: float = 30.0) -> Connection:
             if "lock" not in str(exc).lower() or waited > wait_s:
                 holder = f"another program; readers should open {snapshot_path(db_path)}"
                 raise WarehouseLocked(str(db_path), waited, holder) from exc
-            time.sleep(0.2 + random.random() * 0.3)  # noqa: S311
+            time.sleep(0.2 + _JITTER.random() * 0.3)
 
 
 def snapshot_path(db_path: Path) -> Path:
@@ -266,7 +271,7 @@ def _connect_read_only(db_path: Path, wait_s: float) -> Connection:
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() - start > wait_s:
                 raise WarehouseLocked(str(db_path), time.monotonic() - start) from exc
-            time.sleep(0.05 + random.random() * 0.1)  # noqa: S311
+            time.sleep(0.05 + _JITTER.random() * 0.1)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import random
 import socket
 import time
 import tracemalloc
@@ -67,6 +68,17 @@ def test_server_error_is_retried_then_succeeds(fault_server: FaultServer) -> Non
     assert result.error is None
     assert (result.status, result.body, result.attempts) == (200, b"ok a", 2)
     assert len(fault_server.hits_for("/flaky/a")) == 2
+
+
+def test_retry_jitter_leaves_the_global_random_sequence_alone(fault_server: FaultServer) -> None:
+    # A user's seeded `random` sequence must come out the same whether or not a fetch
+    # retried in between (the jitter has its own generator).
+    random.seed(1234)
+    expected = [random.random() for _ in range(3)]
+    random.seed(1234)
+    result = fetch_one(fault_server.url("/flaky/jitter"))
+    assert result.status == 200 and result.attempts == 2  # it did back off once
+    assert [random.random() for _ in range(3)] == expected
 
 
 def test_client_error_is_not_retried(fault_server: FaultServer) -> None:
