@@ -36,3 +36,30 @@ def test_measure_counts_the_cpu_of_the_child_and_the_processes_it_waited_for(tmp
     assert (m.code, m.out.strip()) == (0, "done")
     assert m.cpu_s >= 0.55, m  # 0.3 s in the child + 0.3 s in its own child
     assert m.wall_s >= 0.5 and m.peak_rss_mb > 0
+
+
+def _run(system: str, size: int, wall: float, rss: float, flow: float | None = None) -> dict:
+    stages = {"flow": flow} if flow is not None else {}
+    return {"system": system, "size": size, "pages": 125 * size, "wall_s": wall,
+            "peak_rss_mb": rss, "stages": stages, "note": "", "cpu_s": None}  # fmt: skip
+
+
+def test_targets_judge_each_target_and_report_the_fixed_start_up_apart() -> None:
+    from bench.report import _targets
+
+    result = {
+        "sizes": [1, 16],
+        "runs": [
+            _run("paperflow", 1, 10.0, 400.0, flow=5.0),
+            _run("paperflow", 16, 40.0, 500.0, flow=35.0),
+            _run("floor", 16, 25.0, 800.0),
+            _run("dlt", 16, 45.0, 600.0),
+        ],
+        "reruns": [_run("paperflow (re-run)", 16, 10.0, 300.0, flow=5.0)],
+    }
+    text = _targets(result)
+    assert "within 1.5× of the floor: 1.60×, **not met** (1.40× for the flow runs alone, " \
+        "without 5.0 s of start-up)" in text
+    assert "ahead of both peers: 40.0 s against 45.0 s for the faster peer, met" in text
+    assert "(1.2×), met" in text  # 400 -> 500 MB
+    assert "a fifth of the first: 0.25, **not met** (0.14 for the flow runs alone)." in text
