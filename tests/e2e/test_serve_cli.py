@@ -31,6 +31,34 @@ def _succeeded_scheduled_runs(db: Path) -> int:
     return int(row[0]) if row else 0
 
 
+def _kill_servers_of(home: Path) -> None:
+    """Kill the Prefect servers whose PREFECT_HOME is `home` (found through /proc)."""
+    marker = f"PREFECT_HOME={home}".encode()
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (proc_dir / "environ").read_bytes().split(b"\0"):
+                os.kill(int(proc_dir.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def _interrupt(proc: subprocess.Popen[str], server_log: Path, before: str) -> tuple[str, str]:
+    """Ctrl-C, as a user stops `paperflow serve`; it must be gone within a minute. If not,
+    kill it (so it does not run on under the rest of the suite) and fail with what it said."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        _kill_servers_of(server_log.parent)  # its own session: killing serve leaves it behind
+        log = server_log.read_text(errors="replace")[-3000:] if server_log.exists() else ""
+        raise AssertionError(
+            f"paperflow serve still running 60 s after Ctrl-C ({before})\n--- stdout\n{out[-3000:]}"
+            f"\n--- stderr\n{err[-3000:]}\n--- server.log\n{log}"
+        ) from None
+
+
 def test_paperflow_serve_runs_the_schedule_with_its_own_server(tmp_path: Path) -> None:
     day = site_pages()["/papers/date/2026-05-08"]
     today = datetime.now(UTC).date()
@@ -44,15 +72,16 @@ def test_paperflow_serve_runs_the_schedule_with_its_own_server(tmp_path: Path) -
             [PAPERFLOW, "serve", "--source", "hf-papers", "--interval", "10", "--base-url", base],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+        started, runs = time.monotonic(), 0
         try:
-            deadline = time.monotonic() + 150
-            while _succeeded_scheduled_runs(db) < 2 and time.monotonic() < deadline:
+            while _succeeded_scheduled_runs(db) < 2 and time.monotonic() < started + 150:
                 assert proc.poll() is None, proc.communicate()
                 time.sleep(1)
-            assert _succeeded_scheduled_runs(db) >= 2  # two scheduled runs, not one we started
+            runs = _succeeded_scheduled_runs(db)
         finally:
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=60)
+            waited = f"{runs} scheduled runs succeeded in {time.monotonic() - started:.0f} s"
+            out, err = _interrupt(proc, tmp_path / "data" / "prefect" / "server.log", waited)
+    assert runs >= 2, (runs, out[-2000:], err[-2000:])  # two scheduled runs, none we started
     assert "starting a local Prefect server" in out
     with duckdb.connect(str(db.with_name("w.snapshot.duckdb")), read_only=True) as con:
         params = con.execute("SELECT params FROM runs ORDER BY started_at").fetchall()
