@@ -31,6 +31,10 @@ def _succeeded_scheduled_runs(db: Path) -> int:
     return int(row[0]) if row else 0
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _kill_servers_of(home: Path) -> None:
     """Kill the Prefect servers whose PREFECT_HOME is `home` (found through /proc)."""
     marker = f"PREFECT_HOME={home}".encode()
@@ -71,6 +75,9 @@ def test_paperflow_serve_runs_the_schedule_with_its_own_server(tmp_path: Path) -
         proc = subprocess.Popen(
             [PAPERFLOW, "serve", "--source", "hf-papers", "--interval", "10", "--base-url", base],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # Ctrl-C as at a terminal: a suite started in the background (`cmd &`, nohup)
+            # hands its children SIGINT ignored, and serve would never see the test's Ctrl-C.
+            preexec_fn=_default_sigint,
         )
         started, runs = time.monotonic(), 0
         try:
