@@ -58,7 +58,9 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         "in `docs/bench_results.json`." + _load_note(m),
         "",
         f"The site: {base} Hugging Face day pages at 1× (~50 papers and ~360 KB each, full page "
-        "chrome, 20% of each day re-listing papers from the week before), served by a separate "
+        "chrome, 20% of each day re-listing papers from the week before; abstract words drawn "
+        "by Zipf's law from a 400k-word lexicon, so vocabulary grows with the site the way "
+        "real text's does), served by a separate "
         "process on 127.0.0.1 with ETags. Every system fetches with "
         f"{result['concurrency']} open requests, parses the `DailyPapers` island, keeps one row "
         "per paper and lands it in a fresh DuckDB file. Wall time and peak RSS (whole process "
