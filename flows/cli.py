@@ -17,6 +17,7 @@ but had failed pages exits 1; "warehouse busy" exits 3.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 import uuid
@@ -224,5 +225,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `paperflow` console script: `main`, then an exit that skips the interpreter's
+    teardown. Freeing every object of the modules a run loads (Prefect, pydantic, SQLAlchemy,
+    DuckDB, Arrow) took ~0.5 s of CPU after the work was done: a tenth of an unchanged re-run.
+    Everything of a normal exit that matters still happens first: threads are joined (Prefect's
+    log and event workers drain there), then every other exit handler runs (the temporary
+    Prefect server stops), then logging and stdio are flushed (`_exit_now`)."""
+    code = [EXIT_PARTIAL]  # what an exception escaping main exits with, as Python's own exit
+    atexit.register(_exit_now, code)  # before any other handler, so it runs after all of them
+    try:
+        code[0] = main()
+    except SystemExit as exc:  # argparse's usage errors and --help
+        code[0] = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        raise
+    sys.exit(code[0])
+
+
+def _exit_now(code: list[int]) -> NoReturn:
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing to keep
+            pass
+    os._exit(code[0])
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,0 +1,69 @@
+"""The `paperflow` console script exits without the interpreter's teardown (flows/cli.py `run`):
+nothing a normal exit keeps may be lost — exit codes, buffered output, Prefect's last logs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+PAPERFLOW = str(Path(sys.executable).with_name("paperflow"))  # the installed console script
+
+
+def _paperflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PAPERFLOW, *args], env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_exit_codes_are_main_s(db: Path, cli_env: dict[str, str]) -> None:
+    usage = _paperflow("--db", str(db), "ingest", "hf-papers", "--date", "someday", env=cli_env)
+    assert usage.returncode == 2 and "not a date" in usage.stderr  # argparse's own exit
+    missing = _paperflow("--db", str(db), "import", str(db.parent / "nope.txt"), env=cli_env)
+    assert missing.returncode == 2 and "paperflow: error: no such file" in missing.stderr
+    assert _paperflow("--help", env=cli_env).returncode == 0
+
+
+def test_buffered_output_is_written_before_the_exit(
+    db: Path, samples: list[Path], cli_env: dict[str, str]
+) -> None:
+    # Block-buffered stdout, as in a user's pipe (this sandbox sets PYTHONUNBUFFERED).
+    env = {k: v for k, v in cli_env.items() if k != "PYTHONUNBUFFERED"}
+    assert _paperflow("--db", str(db), "import", *map(str, samples), env=env).returncode == 0
+    status = _paperflow("--db", str(db), "status", env=env)
+    assert status.returncode == 0 and status.stdout.startswith(f"warehouse {db}"), status
+    query = "SELECT range AS n FROM range(200000)"  # ~1.3 MB: far more than one stdio buffer
+    out = _paperflow("--db", str(db), "sql", query, "--format", "csv", env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert (len(lines), lines[0], lines[-1]) == (200_001, "n", "199999")
+
+
+def test_prefect_gets_the_flow_run_s_last_logs(
+    db: Path, samples: list[Path], cli_env: dict[str, str]
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    began = datetime.now(UTC)
+    env = {**cli_env, "PREFECT_LOGGING_LEVEL": "INFO"}  # paperflow's default keeps warnings only
+    done = _paperflow("--db", str(db), "import", *map(str, samples), env=env)
+    assert done.returncode == 0, done.stderr
+    with get_client(sync_client=True) as client:
+        started = FlowRunFilter(start_time=FlowRunFilterStartTime(after_=began))
+        (run,) = client.read_flow_runs(flow_run_filter=started)
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    assert run.state is not None and run.state.is_completed()
+    # The flow's final log line is sent by Prefect's log worker as the process exits.
+    assert any("Finished in state Completed" in log.message for log in logs), [
+        log.message for log in logs
+    ]
+
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
