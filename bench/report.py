@@ -55,7 +55,7 @@ def section(result: dict[str, Any], plot_name: str) -> str:
         f"Measured {result['date']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, "
         f"Python {m['python']}, {m['os']}. Command: `{result['command']}` "
         f"(`python -m bench.run --sizes {','.join(map(str, sizes))} --base {base}`); raw numbers "
-        "in `docs/bench_results.json`." + _load_note(m),
+        "in `docs/bench_results.json`." + _repeat_note(result) + _load_note(m),
         "",
         f"The site: {base} Hugging Face day pages at 1× (~50 papers and ~360 KB each, full page "
         "chrome, 20% of each day re-listing papers from the week before; abstract words drawn "
@@ -180,6 +180,17 @@ def _hot_rerun(pf: dict[str, Any], again: dict[str, Any]) -> str:
     if not first or not rerun:
         return ""
     return f" ({rerun / first:.2f} for the flow runs alone)"
+
+
+def _repeat_note(result: dict[str, Any]) -> str:
+    repeat = result.get("repeat", 1)
+    if repeat <= 1:
+        return ""
+    return (
+        f" Every size ran {repeat} interleaved rounds (the systems' order rotated each round); "
+        "each row is the system's run with the median wall time, and the JSON keeps every "
+        "round's wall time (`tries_wall_s`)."
+    )
 
 
 def _load_note(m: dict[str, Any]) -> str:

@@ -95,3 +95,13 @@ def test_a_build_by_another_generator_is_not_reused(tmp_path: Path) -> None:
     build_site(2, root)
     assert (root / MANIFEST).read_text() == first  # same seed, same pages again
     assert (root / "d00000.html").read_text() != "stale"
+
+
+def test_repeated_rounds_keep_the_median_run_and_every_wall_time() -> None:
+    from bench.run import Run, _median
+
+    tries = [Run("dlt", 16, 2000, wall, 500.0 + wall) for wall in (28.0, 24.5, 33.1)]
+    chosen = _median(tries)
+    assert (chosen.wall_s, chosen.peak_rss_mb) == (28.0, 528.0)  # that run's memory, too
+    assert chosen.tries_wall_s == [28.0, 24.5, 33.1]
+    assert _median(tries[:2]).wall_s == 24.5  # even count: the lower middle
