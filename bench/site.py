@@ -106,9 +106,9 @@ def _specific(rng: random.Random) -> str:
     """An abstract of its own: the demo builds abstracts from a few dozen stock sentences, so
     at 100k papers thousands of unrelated papers would share most of their text, which no
     real listing does (and which makes any abstract-similarity search quadratic)."""
+    lexicon, cum_weights = _lexicon()
     sentences = []
     for _ in range(rng.randint(4, 7)):
-        lexicon, cum_weights = _lexicon()
         words = rng.choices(lexicon, cum_weights=cum_weights, k=rng.randint(12, 28))
         sentences.append(" ".join(words).capitalize() + ".")
     return " ".join(sentences)
