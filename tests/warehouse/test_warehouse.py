@@ -214,3 +214,18 @@ def test_blobs_read_back_and_damaged_ones_fail_as_before(tmp_path: Path) -> None
     path.write_bytes(packed[:-8] + b"\0\0\0\0" + packed[-4:])
     with pytest.raises(gzip.BadGzipFile, match="CRC"):
         get_blob(tmp_path, sha)
+
+
+def test_stage_chunks_span_small_files_in_order(tmp_path: Path) -> None:
+    from warehouse.stage import stage_chunks
+
+    paths, ids = [], []
+    for i, n in enumerate((3, 5, 0, 4)):  # a crawl's ramped groups, one of them empty
+        ctx = PageContext("r1", f"u:{i}", "day", T0)
+        rows = [stage_row(_e(p, arxiv_id=f"2401.{i}{p:04d}", title=f"T {i} {p}"), ctx) for p in range(n)]
+        ids += [row["sighting_id"] for row in rows]
+        paths.append(write_stage(stage_table(rows), tmp_path / f"s{i}.arrow"))
+    chunks = stage_chunks(paths, rows=5)
+    assert [c.num_rows for c in chunks] == [5, 5, 2]  # 4 files, 3 resolution passes
+    assert [sid for c in chunks for sid in c["sighting_id"].to_pylist()] == ids
+    assert stage_chunks([], rows=5) == []
