@@ -31,7 +31,8 @@ class Settings:
     max_rate         requests/s per host; None = the source's default, 0 = unlimited
     concurrency      open requests per host; None = the source's default
     batch_pages      pages per fetch/parse task (one Prefect task per group, never per page;
-                     a wave of mostly new pages starts at 1/8 of it and doubles up to it)
+                     a wave of mostly new pages starts at 1/8 of it and doubles up to it;
+                     in one of known pages, unchanged groups double up to 8x it)
     max_pages        most pages one run fetches, following pagination included
     parse_timeout_s  wall-clock budget for parsing one page in the child process
     max_page_bytes   largest page accepted, after decompression
