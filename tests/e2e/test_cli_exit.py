@@ -67,3 +67,26 @@ def test_prefect_gets_the_flow_run_s_last_logs(
 
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def test_commands_that_wait_for_their_flow_runs_send_no_heartbeats() -> None:
+    """Prefect's heartbeat thread sleeps in 1 s steps and the flow run waits for it to wake
+    before ending; a command whose process is the run does without (flows/commands.py)."""
+    import argparse
+
+    from prefect.settings import get_current_settings
+
+    from flows import commands
+
+    seen: list[object] = []
+
+    def probe(args: argparse.Namespace, settings: object) -> int:
+        seen.append(get_current_settings().flows.heartbeat_frequency)
+        return 0
+
+    assert commands._one_shot(probe)(argparse.Namespace(), None) == 0  # type: ignore[arg-type]
+    assert seen == [None]
+    assert get_current_settings().flows.heartbeat_frequency is not None  # only inside
+    for name in ("cmd_ingest", "cmd_import", "cmd_reparse", "cmd_demo"):
+        assert getattr(commands, name).__wrapped__ is not None, name
+    assert not hasattr(commands.cmd_serve, "__wrapped__")  # the runner's flow runs keep them
