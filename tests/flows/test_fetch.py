@@ -338,6 +338,25 @@ def test_max_rate_spaces_every_request_start(fault_server: FaultServer) -> None:
     assert min(gaps(starts)) >= 0.5 - TOLERANCE
 
 
+def test_a_late_start_pushes_the_next_one_back(fault_server: FaultServer) -> None:
+    """Slots are planned ahead; a request woken late by a busy event loop (here a slow
+    callback) must not bring the next planned one closer than the interval."""
+    urls = [fault_server.url(f"/ok/{i}") for i in range(3)]
+    blocked: list[str] = []
+
+    def busy_once(result: FetchResult) -> None:
+        if not blocked:
+            blocked.append(result.url)
+            time.sleep(0.7)  # straddles the second slot (0.55 s after the first)
+
+    results = fetch_all_sync(urls, policy(max_rate=2, concurrency=3, obey_robots=False), on_result=busy_once)
+
+    assert all(r.error is None for r in results) and blocked
+    starts = [h.start for h in fault_server.hits]
+    assert len(starts) == 3
+    assert min(gaps(starts)) >= 0.5 - TOLERANCE
+
+
 def test_concurrency_cap_is_reached_and_never_exceeded(fault_server: FaultServer) -> None:
     urls = [fault_server.url(f"/slow/0.3?n={i}") for i in range(7)]
 
