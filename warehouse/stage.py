@@ -176,13 +176,18 @@ def concat_staged(tables: Sequence[pa.Table]) -> pa.Table:
     wins: the same entry listed twice on a page, or the same page twice in a batch)."""
     if not tables:
         return STAGE_SCHEMA.empty_table()
-    table = pa.concat_tables(tables).combine_chunks()
+    return first_sightings(pa.concat_tables(tables).combine_chunks())
+
+
+def first_sightings(table: pa.Table) -> pa.Table:
+    """`table` without repeats of a sighting id, first occurrences kept, in order."""
     if pc.count_distinct(table["sighting_id"]).as_py() == table.num_rows:
         return table
+    table = table.combine_chunks()
     numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
     first = numbered.group_by("sighting_id", use_threads=False).aggregate([("_row", "min")])
     rows = first["_row_min"]
-    return table.take(rows.take(pc.array_sort_indices(rows)))  # first occurrences, in order
+    return table.take(rows.take(pc.array_sort_indices(rows)))
 
 
 def with_run_id(table: pa.Table, run_id: str) -> pa.Table:
@@ -215,7 +220,10 @@ def stage_chunks(paths: Sequence[Path], rows: int = CHUNK_ROWS) -> list[pa.Table
     if not tables:
         return []
     staged = pa.concat_tables(tables)
-    return [staged.slice(i, rows) for i in range(0, staged.num_rows, rows)]
+    # A file holds each sighting once, but two files can share one (a reparse of two bodies
+    # of a page that kept some entries): within a chunk the first wins, across chunks the
+    # load skips what an earlier chunk wrote.
+    return [first_sightings(staged.slice(i, rows)) for i in range(0, staged.num_rows, rows)]
 
 
 def read_stage(paths: Sequence[Path]) -> pa.Table:

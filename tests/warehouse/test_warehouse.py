@@ -222,10 +222,29 @@ def test_stage_chunks_span_small_files_in_order(tmp_path: Path) -> None:
     paths, ids = [], []
     for i, n in enumerate((3, 5, 0, 4)):  # a crawl's ramped groups, one of them empty
         ctx = PageContext("r1", f"u:{i}", "day", T0)
-        rows = [stage_row(_e(p, arxiv_id=f"2401.{i}{p:04d}", title=f"T {i} {p}"), ctx) for p in range(n)]
+        entries = [_e(p, arxiv_id=f"2401.{i}{p:04d}", title=f"T {i} {p}") for p in range(n)]
+        rows = [stage_row(e, ctx) for e in entries]
         ids += [row["sighting_id"] for row in rows]
         paths.append(write_stage(stage_table(rows), tmp_path / f"s{i}.arrow"))
     chunks = stage_chunks(paths, rows=5)
     assert [c.num_rows for c in chunks] == [5, 5, 2]  # 4 files, 3 resolution passes
     assert [sid for c in chunks for sid in c["sighting_id"].to_pylist()] == ids
     assert stage_chunks([], rows=5) == []
+
+
+def test_a_sighting_staged_in_two_files_loads_once(db: Path, tmp_path: Path) -> None:
+    """Two stored bodies of one page that kept an entry (a reparse) stage that entry twice,
+    in different files; when both fall into one chunk, the first copy wins."""
+    ctx = PageContext("r1", "u:day", "day", T0)
+    entries = [_e(p, arxiv_id=f"2401.{p:05d}", title=f"Paper {p}") for p in range(3)]
+    rows = [stage_row(e, ctx) for e in entries]
+    first = write_stage(stage_table(rows[:2]), tmp_path / "a.arrow")
+    second = write_stage(stage_table(rows[1:]), tmp_path / "b.arrow")
+    start_run(db, run_id="r1", flow="test", source="test", params={}, started_at=T0,
+              lock_timeout_s=5)  # fmt: skip
+    page = PageRecord(url="u:day", source="hf-papers", fetched_at=T0, outcome="parsed", records=3)
+    paths = [first, second]
+    result = load_batch(db, run_id="r1", pages=[page], stage_paths=paths, stats=FetchStats(),
+                        finished_at=T0)  # fmt: skip
+    assert (result.sightings_added, result.papers_added) == (3, 3)
+    assert _rows(db, "SELECT count(*), count(DISTINCT sighting_id) FROM sightings") == [(3, 3)]
