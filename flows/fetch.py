@@ -253,7 +253,7 @@ class _Host:
 
     def settle(self) -> float:
         """After the sleep `reserve_start` asked for: how much longer to wait so this start is
-        `interval` after the last request that really began (0: go now, recorded as such).
+        `interval` after the last request that really left the pacer (0: go now, recorded).
 
         Slots are planned ahead, but a busy event loop can wake a sleeper late; the next slot,
         planned from the late one's plan, then came closer to it than the interval (seen: a
@@ -263,6 +263,7 @@ class _Host:
         if left > 0:
             return left
         self.last_actual = now
+        self.next_start = max(self.next_start, now + self.interval)  # later plans start here
         return 0.0
 
     def slow_down(self, interval: float, hold_for: float = 0.0) -> None:
@@ -611,7 +612,9 @@ async def _host_turn(host: _Host, tally: _Tally, shown: str) -> AsyncIterator[No
 
     The slot is taken first so a request that waited on the semaphore cannot start together
     with one that waited on the pacer; the 403 verdict is read only once the slot is ours, so
-    queued requests see 403s that arrived while they waited.
+    queued requests see 403s that arrived while they waited. After its planned wait a request
+    settles against the last request that really left (`_Host.settle`), waiting again if that
+    one left late.
     """
     async with host.slots:
         _check_forbidden(host, shown)
