@@ -239,6 +239,9 @@ def run() -> None:
     except SystemExit as exc:  # argparse's usage errors and --help
         code[0] = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
         raise
+    except KeyboardInterrupt:  # Ctrl-C before main's own handler (arguments, imports)
+        print("paperflow: interrupted", file=sys.stderr)
+        code[0] = 130
     sys.exit(code[0])
 
 
@@ -247,7 +250,8 @@ def _exit_now(code: list[int]) -> NoReturn:
         sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None when the process was started without that fd
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe (`| head`) or stream: nothing to keep
             pass
     os._exit(code[0])

@@ -3,6 +3,7 @@ nothing a normal exit keeps may be lost — exit codes, buffered output, Prefect
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 PAPERFLOW = str(Path(sys.executable).with_name("paperflow"))  # the installed console script
 
 
@@ -23,6 +25,28 @@ def test_exit_codes_are_main_s(db: Path, cli_env: dict[str, str]) -> None:
     missing = _paperflow("--db", str(db), "import", str(db.parent / "nope.txt"), env=cli_env)
     assert missing.returncode == 2 and "paperflow: error: no such file" in missing.stderr
     assert _paperflow("--help", env=cli_env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "said"),
+    [
+        ("raise RuntimeError('boom')", 1, "RuntimeError: boom"),  # a traceback, as Python's
+        ("sys.exit('bye')", 1, "bye"),
+        ("sys.exit(None)", 0, ""),
+        ("raise KeyboardInterrupt", 130, "paperflow: interrupted"),
+    ],
+)
+def test_what_escapes_main_exits_as_python_would(body: str, code: int, said: str) -> None:
+    script = (
+        "import sys\nimport flows.cli as cli\n"
+        f"def main():\n    print('out', end='')\n    {body}\n"
+        "cli.main = main\ncli.run()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert (done.returncode, done.stdout) == (code, "out"), done.stderr
+    assert said in done.stderr
 
 
 def test_buffered_output_is_written_before_the_exit(
@@ -66,8 +90,6 @@ def test_prefect_gets_the_flow_run_s_last_logs(
     ]
 
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
-
 
 def test_commands_that_wait_for_their_flow_runs_send_no_heartbeats() -> None:
     """Prefect's heartbeat thread sleeps in 1 s steps and the flow run waits for it to wake
@@ -88,5 +110,5 @@ def test_commands_that_wait_for_their_flow_runs_send_no_heartbeats() -> None:
     assert seen == [None]
     assert get_current_settings().flows.heartbeat_frequency is not None  # only inside
     for name in ("cmd_ingest", "cmd_import", "cmd_reparse", "cmd_demo"):
-        assert getattr(commands, name).__wrapped__ is not None, name
+        assert hasattr(getattr(commands, name), "__wrapped__"), name
     assert not hasattr(commands.cmd_serve, "__wrapped__")  # the runner's flow runs keep them
