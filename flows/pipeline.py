@@ -62,6 +62,48 @@ def fetch_policy(settings: Settings, source: str, base_url: str) -> FetchPolicy:
     )
 
 
+class CrawlGroups:
+    """The fetch/parse groups of a wave, sized as the crawl goes (one Prefect task pair each).
+
+    When most of the wave's pages are new to the warehouse (all will be parsed), groups ramp
+    1/8, 1/4, 1/2 of `size`, then `size`: the parse workers idle until the first group is
+    fetched, and a small first group started them ~1 s sooner on a 2,000-page first crawl.
+    When most have stored validators (likely 304s, nothing to parse) groups start at `size`,
+    and after a group that came back entirely as 304s the next is twice as big, up to
+    `MAX_GROWTH` × `size`: each group's task pair costs ~0.05-0.1 s however few pages it
+    parses, so an unchanged 2,000-page re-run paid for 20 task runs where 8 do. A group with
+    anything to parse sets the size back, so parsing keeps overlapping fetching.
+    """
+
+    MAX_GROWTH = 8
+
+    def __init__(self, urls: list[str], state: dict[str, PageState], size: int) -> None:
+        self._urls, self._size, self._start = urls, size, 0
+        self._ramp = 2 * sum(url not in state for url in urls) > len(urls)
+        self._step = max(size // 8, 1) if self._ramp else size
+
+    def __iter__(self) -> CrawlGroups:
+        return self
+
+    def __next__(self) -> list[str]:
+        if self._start >= len(self._urls):
+            raise StopIteration
+        group = self._urls[self._start : self._start + self._step]
+        self._start += len(group)
+        if self._ramp:
+            self._step = min(self._step * 2, self._size)
+        return group
+
+    def fetched(self, pages: int, stats: FetchStats) -> None:
+        """What fetching the last group gave: `pages` pages, `stats.not_modified` of them 304s."""
+        if self._ramp:
+            return
+        if stats.not_modified >= pages:
+            self._step = min(self._step * 2, self._size * self.MAX_GROWTH)
+        else:
+            self._step = self._size
+
+
 def fetch_pages(
     urls: Sequence[str],
     *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.ingest import _Groups
+from flows.pipeline import CrawlGroups as _Groups
 from warehouse.load import FetchStats, PageState
 
 KNOWN = PageState(etag='"x"', last_modified=None, parsed_sha256="0" * 64)
