@@ -388,9 +388,11 @@ def _run_system(
 
 
 def _median(tries: list[Run]) -> Run:
-    """The run with the median wall time (the lower middle of an even count), keeping every
-    try's wall time: the machine is shared, and one run can be 15% off its neighbours."""
-    chosen = sorted(tries, key=lambda r: r.wall_s)[(len(tries) - 1) // 2]
+    """The run with the median wall time (the lower middle of an even count) among the tries
+    that finished, keeping every try's wall time: the machine is shared, and one run can be
+    15% off its neighbours. A quick failure must not pass for a fast run."""
+    finished = [r for r in tries if not r.note.startswith(("timeout", "exit"))] or tries
+    chosen = sorted(finished, key=lambda r: r.wall_s)[(len(finished) - 1) // 2]
     chosen.tries_wall_s = [round(r.wall_s, 2) for r in tries]
     return chosen
 
