@@ -126,3 +126,28 @@ def test_run_figures_reach_the_prefect_artifact(db: Path, server: FaultServer) -
     assert len(mine) == 1
     text = str(mine[0].data)
     assert "| requests | 8 |" in text and "| retries | 3 |" in text and "| parsed | 5 |" in text
+
+
+def test_reparse_of_two_bodies_of_one_page_in_separate_groups(db: Path, server: FaultServer) -> None:
+    """A page re-rendered without changing its entries is stored twice; a reparse that stages
+    the two bodies in different groups (files) sees every entry twice and loads it once."""
+    from dataclasses import replace
+
+    from flows.cli import build_parser, new_run_id, settings_from
+    from flows.ingest import reparse
+
+    base, path = server.url(""), "/papers/date/2026-05-04"
+    assert _ingest(db, base, "--date", "2026-05-04", "--max-rate", "0") == 0
+    server.site[path] = server.site[path].replace(b"</body>", b"<!-- re-rendered --></body>", 1)
+    assert _ingest(db, base, "--date", "2026-05-04", "--max-rate", "0") == 0
+    assert _rows(db, "SELECT count(DISTINCT content_sha256) FROM pages") == [(2,)]
+    before = _rows(db, "SELECT * FROM sightings ORDER BY ALL")
+    with duckdb.connect(str(db)) as con:
+        for table in ("papers", "sightings", "merge_decisions", "abstract_sketches"):
+            con.execute(f"DELETE FROM {table}")
+    args = build_parser().parse_args(["--db", str(db), "reparse"])
+    settings = replace(settings_from(args), batch_pages=1)  # one body per group and file
+    result, pages = reparse(None, None, new_run_id(), settings, {})
+    assert [p.outcome for p in pages] == ["parsed", "parsed"]
+    assert result.sightings_added == len(before) > 0
+    assert _rows(db, "SELECT * FROM sightings ORDER BY ALL") == before
