@@ -198,14 +198,14 @@ def load_batch(
     state (WarehouseLocked if others keep winning); there is no search index or snapshot file
     to refresh there (docs/warehouse.md, "DuckLake").
     """
-    stage_chunks(stage_paths)  # unreadable staging fails here, before anything is locked
+    chunks = stage_chunks(stage_paths)  # unreadable staging fails here, before any lock
     if isinstance(db_path, Lake):
-        return _load_lake(db_path, run_id, pages, stage_paths, stats, finished_at, error)
+        return _load_lake(db_path, run_id, pages, chunks, stats, finished_at, error)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         with open_connection(db_path) as con:
             try:
                 with transaction(con):
-                    result = _load(con, run_id, pages, stage_paths, stats, finished_at, error)
+                    result = _load(con, run_id, pages, chunks, stats, finished_at, error)
             except Exception as exc:  # the flow boundary reports it; the transaction rolled back
                 raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
             con.execute("CHECKPOINT")
@@ -217,15 +217,13 @@ def _load_lake(
     lake: Lake,
     run_id: str,
     pages: Sequence[PageRecord],
-    stage_paths: Sequence[Path],
+    chunks: Sequence[pa.Table],
     stats: FetchStats,
     finished_at: datetime,
     error: str | None,
 ) -> LoadResult:
     try:
-        return write(
-            lake, lambda con: _load(con, run_id, pages, stage_paths, stats, finished_at, error)
-        )
+        return write(lake, lambda con: _load(con, run_id, pages, chunks, stats, finished_at, error))
     except WarehouseLocked:
         raise
     except Exception as exc:  # the flow boundary reports it; the transaction rolled back
@@ -236,17 +234,17 @@ def _load(
     con: Connection,
     run_id: str,
     pages: Sequence[PageRecord],
-    stage_paths: Sequence[Path],
+    chunks: Sequence[pa.Table],
     stats: FetchStats,
     finished_at: datetime,
     error: str | None,
 ) -> LoadResult:
-    """The whole load, inside the caller's transaction: staged rows a chunk at a time, so
-    memory stays flat however large the run (each chunk sees the ones before it)."""
+    """The whole load, inside the caller's transaction: staged rows a chunk at a time (each
+    chunk sees the ones before it)."""
     _insert_pages(con, run_id, pages)
     _insert(con, "stage_blocks", "resolve_insert_blocks.sql", backfill_blocks(con))
     tally = _Tally()
-    for chunk in stage_chunks(stage_paths):
+    for chunk in chunks:
         _load_chunk(con, chunk, run_id, finished_at, tally)
     # Once, after the last chunk: DuckDB refuses to delete and re-insert a key written
     # earlier in the same transaction, and resolution reads sightings, not papers.

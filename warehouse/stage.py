@@ -224,11 +224,3 @@ def stage_chunks(paths: Sequence[Path], rows: int = CHUNK_ROWS) -> list[pa.Table
     # of a page that kept some entries): within a chunk the first wins, across chunks the
     # load skips what an earlier chunk wrote.
     return [first_sightings(staged.slice(i, rows)) for i in range(0, staged.num_rows, rows)]
-
-
-def read_stage(paths: Sequence[Path]) -> pa.Table:
-    """Concatenate staged files into one table (empty table for no files)."""
-    tables = [ipc.open_file(pa.memory_map(str(p))).read_all() for p in paths]
-    if not tables:
-        return STAGE_SCHEMA.empty_table()
-    return pa.concat_tables(tables).combine_chunks()
