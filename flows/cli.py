@@ -182,7 +182,10 @@ def _add_import(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a PAPERFLOW_* variable that is not a number
+        raise UsageError(f"bad environment setting: {exc}") from None
     if getattr(args, "db", None):
         settings = settings.with_db(args.db)
     if getattr(args, "data_path", None):

@@ -1,8 +1,8 @@
 """Prefect flows: one flow run per paperflow run. They only wire tasks together.
 
 `ingest` fetches listing pages over HTTP; `import_pages` reads saved pages from disk. Both
-parse per group of pages (one task per group, never per page), load once in one transaction
-and record the run.
+parse per group of pages (one task per group, never per page), load once (all or nothing:
+warehouse/load.py) and record the run.
 """
 
 from __future__ import annotations
@@ -171,8 +171,9 @@ def reparse(
             parsed = [g.result() for g in groups]
         paths = [g.stage_path for g in parsed if g.stage_path is not None]
         result = tasks.load(
-            s.target, run_id, [], paths, FetchStats(), datetime.now(UTC), s.lock_timeout_s
-        )
+            s.target, run_id, [], paths, FetchStats(), datetime.now(UTC), s.lock_timeout_s,
+            s.load_chunk_rows,
+        )  # fmt: skip
     except Exception as exc:
         fail_run(s.target, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
         raise
@@ -189,8 +190,9 @@ def _load(s: Settings, run_id: str, groups: list[ParsedBatch], stats: FetchStats
     pages = [p for g in groups for p in g.records]
     paths = [g.stage_path for g in groups if g.stage_path is not None]
     result = tasks.load(
-        s.target, run_id, _opaque(pages), _opaque(paths), stats, datetime.now(UTC), s.lock_timeout_s
-    )
+        s.target, run_id, _opaque(pages), _opaque(paths), stats, datetime.now(UTC),
+        s.lock_timeout_s, s.load_chunk_rows,
+    )  # fmt: skip
     shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
     return result
 

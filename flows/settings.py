@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from warehouse.lake import Lake, Target, is_lake_address
+from warehouse.stage import CHUNK_ROWS
 
 DEFAULT_DB = Path("data/paperflow.duckdb")
 DEFAULT_USER_AGENT = "paperflow/0.1 (+https://github.com/paperflow/paperflow)"
@@ -37,6 +38,9 @@ class Settings:
     parse_timeout_s  wall-clock budget for parsing one page in the child process
     max_page_bytes   largest page accepted, after decompression
     retries          attempts after the first for a transient fetch failure
+    load_chunk_rows  staged rows resolved per step of a load; a load of more is written a step
+                     per transaction into a copy of the warehouse, which bounds its memory
+                     (env PAPERFLOW_LOAD_CHUNK_ROWS; docs/warehouse.md, "Large loads")
     progress         draw a progress bar on stderr (the CLI turns it on for terminals)
     """
 
@@ -53,6 +57,7 @@ class Settings:
     parse_timeout_s: float = 20.0
     max_page_bytes: int = 20 * 1024 * 1024
     retries: int = 4
+    load_chunk_rows: int = CHUNK_ROWS
     progress: bool = False
 
     @classmethod
@@ -67,6 +72,11 @@ class Settings:
             settings = replace(settings, contact=env["PAPERFLOW_CONTACT"])
         if env.get("PAPERFLOW_LOCK_TIMEOUT"):
             settings = replace(settings, lock_timeout_s=float(env["PAPERFLOW_LOCK_TIMEOUT"]))
+        if env.get("PAPERFLOW_LOAD_CHUNK_ROWS"):
+            rows = int(env["PAPERFLOW_LOAD_CHUNK_ROWS"])
+            if rows < 1:
+                raise ValueError(f"PAPERFLOW_LOAD_CHUNK_ROWS must be at least 1, not {rows}")
+            settings = replace(settings, load_chunk_rows=rows)
         return settings
 
     def with_db(self, db: str) -> Settings:

@@ -115,6 +115,7 @@ def load(
     stats: FetchStats,
     finished_at: datetime,
     lock_timeout_s: float,
+    chunk_rows: int,
 ) -> LoadResult:
     return wload.load_batch(
         db_path,
@@ -124,6 +125,7 @@ def load(
         stats=stats,
         finished_at=finished_at,
         lock_timeout_s=lock_timeout_s,
+        chunk_rows=chunk_rows,
     )
 
 

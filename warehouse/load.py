@@ -1,5 +1,11 @@
-"""Loading: one transaction per run that makes its pages, sightings, papers and run row visible
-together (reliability.md §0 points 1–2).
+"""Loading: a run's pages, sightings, papers and run row become visible together or not at all
+(reliability.md §0 points 1–2).
+
+A load of one chunk of staged rows (a day's or a week's run) is one transaction on the live
+file. A larger one (a backfill) is loaded into a copy of the live file a chunk per
+transaction, which bounds the load's memory by the chunk rather than by the run, and the copy
+then replaces the live file by rename: a crash leaves the live file as it was, the copy is
+thrown away by the next writer (docs/reliability.md, "Crashes, kills and overlapping runs").
 
 Idempotent by construction: a sighting's id is a hash of where it was seen and what it said,
 so re-loading the same pages adds nothing and changes no paper; only the run's own `pages`
@@ -14,7 +20,7 @@ import json
 import os
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,12 +31,15 @@ import pyarrow.compute as pc
 from warehouse.db import (
     Connection,
     bump_state,
+    copy_for_load,
+    discard_copy,
     exists,
     load_sql,
     open_connection,
     open_writer,
     publish_snapshot,
     query_with,
+    replace_live,
     snapshot_path,
     transaction,
     write,
@@ -46,7 +55,7 @@ from warehouse.resolve import (
     sketch_rows,
 )
 from warehouse.search import rebuild_search_index, update_search_index
-from warehouse.stage import KEY_COLUMNS, stage_chunks
+from warehouse.stage import CHUNK_ROWS, KEY_COLUMNS, StagedChunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,40 +199,95 @@ def load_batch(
     finished_at: datetime,
     error: str | None = None,
     lock_timeout_s: float = 60.0,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> LoadResult:
     """Load one run's pages and staged entries and finish its `runs` row, atomically.
 
-    Raises LoadError (rolled back; safe to retry) if anything in the transaction fails. On a
-    DuckLake, a load that conflicts with another writer's is redone whole against the new
-    state (WarehouseLocked if others keep winning); there is no search index or snapshot file
-    to refresh there (docs/warehouse.md, "DuckLake").
+    Staged rows are resolved `chunk_rows` at a time. Raises LoadError (nothing changed; safe
+    to retry) if anything in the load fails. On a DuckLake the load is one transaction, and
+    one that conflicts with another writer's is redone whole against the new state
+    (WarehouseLocked if others keep winning); there is no search index or snapshot file to
+    refresh there (docs/warehouse.md, "DuckLake").
     """
-    chunks = stage_chunks(stage_paths)  # unreadable staging fails here, before any lock
+    chunks = StagedChunks(stage_paths, chunk_rows)  # unreadable staging fails here, unlocked
     if isinstance(db_path, Lake):
         return _load_lake(db_path, run_id, pages, chunks, stats, finished_at, error)
+    load = _Load(run_id, pages, chunks, stats, finished_at, error)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
-        with open_connection(db_path) as con:
-            try:
-                with transaction(con):
-                    result = _load(con, run_id, pages, chunks, stats, finished_at, error)
-            except Exception as exc:  # the flow boundary reports it; the transaction rolled back
-                raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
-            con.execute("CHECKPOINT")
+        try:
+            if len(chunks) > 1:
+                result = _load_in_copy(db_path, load)
+            else:
+                result = _load_in_place(db_path, load)
+        except Exception as exc:  # the flow boundary reports it; the live file is unchanged
+            raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
         publish_snapshot(db_path)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Load:
+    """One run's load: what `_load` writes."""
+
+    run_id: str
+    pages: Sequence[PageRecord]
+    chunks: StagedChunks
+    stats: FetchStats
+    finished_at: datetime
+    error: str | None
+
+
+def _load_in_place(db_path: Path, load: _Load) -> LoadResult:
+    """One transaction on the live file."""
+    with open_connection(db_path) as con:
+        with transaction(con):
+            result = _load(con, load)
+        con.execute("CHECKPOINT")
+    return result
+
+
+def _load_in_copy(db_path: Path, load: _Load) -> LoadResult:
+    """A chunk per transaction in a copy of the live file, which then replaces it.
+
+    DuckDB keeps a transaction's rows in memory until it commits, and committed rows until a
+    checkpoint writes them, so one transaction over 80k papers peaked ~0.5 GB above one over
+    20k; committing each chunk (and checkpointing every WRITER_CHECKPOINT_MB of log) keeps the
+    peak at one chunk's. The copy costs ~0.8 s per GB of warehouse, once per large load.
+    """
+    work = copy_for_load(db_path)
+    try:
+        with open_connection(work) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = _load(con, load, between_chunks=lambda: _commit(con))
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        replace_live(work, db_path)
+    finally:
+        discard_copy(db_path)
+    return result
+
+
+def _commit(con: Connection) -> None:
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION")
 
 
 def _load_lake(
     lake: Lake,
     run_id: str,
     pages: Sequence[PageRecord],
-    chunks: Sequence[pa.Table],
+    chunks: StagedChunks,
     stats: FetchStats,
     finished_at: datetime,
     error: str | None,
 ) -> LoadResult:
+    load = _Load(run_id, pages, chunks, stats, finished_at, error)
     try:
-        return write(lake, lambda con: _load(con, run_id, pages, chunks, stats, finished_at, error))
+        return write(lake, lambda con: _load(con, load))
     except WarehouseLocked:
         raise
     except Exception as exc:  # the flow boundary reports it; the transaction rolled back
@@ -231,29 +295,37 @@ def _load_lake(
 
 
 def _load(
-    con: Connection,
-    run_id: str,
-    pages: Sequence[PageRecord],
-    chunks: Sequence[pa.Table],
-    stats: FetchStats,
-    finished_at: datetime,
-    error: str | None,
+    con: Connection, load: _Load, between_chunks: Callable[[], None] | None = None
 ) -> LoadResult:
     """The whole load, inside the caller's transaction: staged rows a chunk at a time (each
-    chunk sees the ones before it)."""
-    _insert_pages(con, run_id, pages)
+    chunk sees the ones before it). `between_chunks`, if given, ends the transaction after
+    each chunk and starts the next."""
+    _insert_pages(con, load.run_id, load.pages)
     _insert(con, "stage_blocks", "resolve_insert_blocks.sql", backfill_blocks(con))
     tally = _Tally()
-    for chunk in chunks:
-        _load_chunk(con, chunk, run_id, finished_at, tally)
-    # Once, after the last chunk: DuckDB refuses to delete and re-insert a key written
-    # earlier in the same transaction, and resolution reads sightings, not papers.
+    for chunk in load.chunks:
+        if between_chunks is None:
+            _load_chunk(con, chunk, load.run_id, load.finished_at, tally)
+            continue
+        part = _Tally()
+        _load_chunk(con, chunk, load.run_id, load.finished_at, part)
+        _refresh(con, part)
+        tally.add(part)
+        between_chunks()
+    if between_chunks is None:
+        # Once, after the last chunk: DuckDB refuses to delete and re-insert a key written
+        # earlier in the same transaction, and resolution reads sightings, not papers.
+        _refresh(con, tally)
+    result = _result(load.run_id, load.pages, tally, load.error)
+    _finish_run(con, result, load.stats, load.finished_at, load.error)
+    bump_state(con, load.run_id, load.finished_at)
+    return result
+
+
+def _refresh(con: Connection, tally: _Tally) -> None:
+    """Bring `papers` and the search index in line with what `tally`'s chunks wrote."""
     _refresh_papers(con, tally.touched - tally.merged)
     update_search_index(con, tally.touched | tally.merged)
-    result = _result(run_id, pages, tally, error)
-    _finish_run(con, result, stats, finished_at, error)
-    bump_state(con, run_id, finished_at)
-    return result
 
 
 @dataclass(slots=True)
@@ -264,6 +336,12 @@ class _Tally:
     new_papers: set[str] = field(default_factory=set)
     touched: set[str] = field(default_factory=set)
     merged: set[str] = field(default_factory=set)
+
+    def add(self, other: _Tally) -> None:
+        self.added += other.added
+        self.new_papers |= other.new_papers
+        self.touched |= other.touched
+        self.merged |= other.merged
 
 
 def _load_chunk(

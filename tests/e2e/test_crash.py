@@ -20,6 +20,7 @@ import pytest
 from flows.cli import main
 from flows.demo import site_pages
 from tests.faultserver import FaultServer
+from warehouse.db import loading_path
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 PAPERFLOW = str(Path(sys.executable).with_name("paperflow"))
@@ -96,8 +97,11 @@ def test_sigkill_at_random_moments_then_converge(
     rng = random.Random(int(os.environ.get("PAPERFLOW_KILL_SEED", "7")))
     env = {**cli_env, "PAPERFLOW_DB": str(db), "PAPERFLOW_LOCK_TIMEOUT": "20"}
     killed = 0
-    for _ in range(4):
+    for i in range(4):
         seen = len(server.hits_for("/papers/"))
+        # Every other run loads in chunks of 500 entries (into a copy), the others in one
+        # transaction on the live file.
+        env["PAPERFLOW_LOAD_CHUNK_ROWS"] = "500" if i % 2 else "20000"
         proc = subprocess.Popen([PAPERFLOW, *_args(site)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Kill somewhere between the first page fetched and shortly after the last (the load).
@@ -115,6 +119,35 @@ def test_sigkill_at_random_moments_then_converge(
     assert statuses[-1] == "succeeded" and "running" not in statuses
     assert statuses.count("abandoned") + statuses.count("succeeded") - 1 == 4
     assert statuses.count("abandoned") == killed
+    assert _content(db) == clean
+
+
+def test_sigkill_in_a_chunked_load_leaves_the_live_file_whole(
+    db: Path, site: str, clean: tuple[object, ...], cli_env: dict[str, str]
+) -> None:
+    """A load of more than one chunk commits chunk by chunk into a copy of the warehouse; a
+    kill then leaves the copy half-written and the live file untouched."""
+    env = {**cli_env, "PAPERFLOW_DB": str(db), "PAPERFLOW_LOAD_CHUNK_ROWS": "100"}
+    work = loading_path(db)
+    proc = subprocess.Popen([PAPERFLOW, *_args(site)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not work.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert work.exists(), "the load never started a copy"
+    time.sleep(0.2)  # some chunks in: ~3,000 entries make 30 of them
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert work.exists()  # killed mid-load, not after it
+    assert _rows(work, "SELECT count(*) FROM sightings")[0][0] > 0  # chunks had committed
+    _check_invariants(db)
+    assert _rows(db, "SELECT status FROM runs") == [("running",)]
+    assert _rows(db, "SELECT count(*) FROM sightings") == [(0,)]
+    assert main(["--db", str(db), *_args(site)]) == 0
+    assert not work.exists()
+    _check_invariants(db)
+    assert [r[0] for r in _rows(db, "SELECT status FROM runs ORDER BY started_at")] == [
+        "abandoned", "succeeded"]
     assert _content(db) == clean
 
 

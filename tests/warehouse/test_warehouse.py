@@ -217,7 +217,7 @@ def test_blobs_read_back_and_damaged_ones_fail_as_before(tmp_path: Path) -> None
 
 
 def test_stage_chunks_span_small_files_in_order(tmp_path: Path) -> None:
-    from warehouse.stage import stage_chunks
+    from warehouse.stage import StagedChunks
 
     paths, ids = [], []
     for i, n in enumerate((3, 5, 0, 4)):  # a crawl's ramped groups, one of them empty
@@ -226,10 +226,10 @@ def test_stage_chunks_span_small_files_in_order(tmp_path: Path) -> None:
         rows = [stage_row(e, ctx) for e in entries]
         ids += [row["sighting_id"] for row in rows]
         paths.append(write_stage(stage_table(rows), tmp_path / f"s{i}.arrow"))
-    chunks = stage_chunks(paths, rows=5)
+    chunks = list(StagedChunks(paths, rows=5))
     assert [c.num_rows for c in chunks] == [5, 5, 2]  # 4 files, 3 resolution passes
     assert [sid for c in chunks for sid in c["sighting_id"].to_pylist()] == ids
-    assert stage_chunks([], rows=5) == []
+    assert list(StagedChunks([], rows=5)) == [] and len(StagedChunks(paths, rows=5)) == 3
 
 
 def test_a_sighting_staged_in_two_files_loads_once(db: Path, tmp_path: Path) -> None:
