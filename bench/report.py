@@ -136,13 +136,24 @@ def _targets(result: dict[str, Any]) -> str:
         lines.append(
             f"- flat memory: peak RSS {smallest['peak_rss_mb']:.0f} MB at "
             f"{smallest['size']}× and {pf['peak_rss_mb']:.0f} MB at {size}× "
-            f"({growth:.1f}×), {met(growth <= 1.5)};"
+            f"({growth:.1f}×), {met(growth <= 1.5)}{_others_growth(runs, size)};"
         )
     if again:
         share = again["wall_s"] / pf["wall_s"]
         lines.append(f"- an unchanged re-run at most a fifth of the first: {share:.2f}, "
                      f"{met(share <= 0.2)}{_hot_rerun(pf, again)}.")
     return "\n".join(lines)
+
+
+def _others_growth(runs: list[dict[str, Any]], size: int) -> str:
+    """How the other systems' peaks grew over the same sizes, for scale."""
+    smallest = min(r["size"] for r in runs)
+    parts = []
+    for system in ("floor", "dlt", "scrapy"):
+        big, small = _by(runs, system, size), _by(runs, system, smallest)
+        if big and small and small["peak_rss_mb"]:
+            parts.append(f"{system} {big['peak_rss_mb'] / small['peak_rss_mb']:.1f}×")
+    return f" (over the same sizes: {', '.join(parts)})" if parts else ""
 
 
 def _cpu_line(
