@@ -234,14 +234,16 @@ def _wal(path: Path) -> Path:
 def copy_for_load(db_path: Path) -> Path:
     """A WAL-free copy of the live file (a new one if there is none) to load into.
 
-    Call while holding `writer_lock`. A writer killed after a commit can leave the live file's
-    last transactions in its WAL; opening and closing it folds them in first."""
+    Call while holding `writer_lock`. The live file is open while it is copied, as for any
+    load: another program that holds it makes this wait, then fail as "warehouse busy",
+    rather than keep writing to a file the load is about to replace; and a writer killed
+    after a commit may have left its last transactions in the log, which the checkpoint
+    folds in."""
     work = loading_path(db_path)
     if db_path.exists():
-        if _wal(db_path).exists():
-            with open_connection(db_path):
-                pass  # DuckDB replays the log on open and checkpoints it on close
-        shutil.copyfile(db_path, work)
+        with open_connection(db_path) as con:
+            con.execute("CHECKPOINT")
+            shutil.copyfile(db_path, work)
     return work
 
 
