@@ -211,7 +211,9 @@ def _connect_read_write(db_path: Path, wait_s: float = 30.0) -> Connection:
             return con
         except duckdb.IOException as exc:
             waited = time.monotonic() - start
-            if "lock" not in str(exc).lower() or waited > wait_s:
+            if "lock" not in str(exc).lower():
+                raise  # not busy: unreadable, no permission, no space
+            if waited > wait_s:
                 holder = f"another program; readers should open {snapshot_path(db_path)}"
                 raise WarehouseLocked(str(db_path), waited, holder) from exc
             time.sleep(0.2 + _JITTER.random() * 0.3)
@@ -231,20 +233,40 @@ def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
-def copy_for_load(db_path: Path) -> Path:
-    """A WAL-free copy of the live file (a new one if there is none) to load into.
+@contextmanager
+def held_copy(db_path: Path) -> Iterator[Path]:
+    """Copy the live file for a load and hold it, DuckDB's lock included, until the block
+    (which loads the copy and calls `replace_live`) ends. Call while holding `writer_lock`.
 
-    Call while holding `writer_lock`. The live file is open while it is copied, as for any
-    load: another program that holds it makes this wait, then fail as "warehouse busy",
-    rather than keep writing to a file the load is about to replace; and a writer killed
-    after a commit may have left its last transactions in the log, which the checkpoint
-    folds in."""
+    Held so that another program that opens the live file meanwhile gets "busy" rather than
+    write to a file about to be replaced (whose log could then be replayed into the new one).
+    DuckDB's lock is a POSIX record lock, which closing *any* descriptor of the file in this
+    process drops: so the copy reads through a descriptor opened before the connection and
+    closed after it. The checkpoint folds in a log a killed writer may have left."""
     work = loading_path(db_path)
-    if db_path.exists():
+    if not db_path.exists():
+        yield work  # nothing to hold or copy: the load creates the file
+        return
+    fd = os.open(db_path, os.O_RDONLY)
+    try:
         with open_connection(db_path) as con:
             con.execute("CHECKPOINT")
-            shutil.copyfile(db_path, work)
-    return work
+            _copy_from(fd, work)
+            shutil.copymode(db_path, work)
+            yield work
+    finally:
+        os.close(fd)
+
+
+def _copy_from(fd: int, target: Path) -> None:
+    size = os.fstat(fd).st_size
+    with open(target, "wb") as out:
+        done = 0
+        while done < size:
+            sent = os.sendfile(out.fileno(), fd, done, size - done)
+            if sent == 0:
+                raise OSError(f"copy of the warehouse to {target} stopped at byte {done}")
+            done += sent
 
 
 def replace_live(work: Path, db_path: Path) -> None:
@@ -253,7 +275,10 @@ def replace_live(work: Path, db_path: Path) -> None:
         raise OSError(f"{work} still has a write-ahead log after closing")
     _fsync(work)
     os.replace(work, db_path)
-    _fsync(db_path.parent)
+    try:
+        _fsync(db_path.parent)  # the rename's durability across a power cut
+    except OSError:
+        pass  # the rename has happened and the load with it: do not report it as failed
 
 
 def discard_copy(db_path: Path) -> None:

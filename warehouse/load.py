@@ -31,9 +31,9 @@ import pyarrow.compute as pc
 from warehouse.db import (
     Connection,
     bump_state,
-    copy_for_load,
     discard_copy,
     exists,
+    held_copy,
     load_sql,
     open_connection,
     open_writer,
@@ -215,7 +215,8 @@ def load_batch(
     load = _Load(run_id, pages, chunks, stats, finished_at, error)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         try:
-            if len(chunks) > 1:
+            # A symlinked warehouse loads in place: a rename would replace the link.
+            if len(chunks) > 1 and not db_path.is_symlink():
                 result = _load_in_copy(db_path, load)
             else:
                 result = _load_in_place(db_path, load)
@@ -258,14 +259,14 @@ def _load_in_copy(db_path: Path, load: _Load) -> LoadResult:
     per large load. On any failure the copy is simply deleted (closing the connection drops
     its open transaction), so there is nothing to roll back.
     """
-    work = copy_for_load(db_path)
     try:
-        with open_connection(work) as con:
-            con.execute("BEGIN TRANSACTION")
-            result = _load(con, load, between_chunks=lambda: _commit(con))
-            con.execute("COMMIT")
-            con.execute("CHECKPOINT")
-        replace_live(work, db_path)
+        with held_copy(db_path) as work:
+            with open_connection(work) as con:
+                con.execute("BEGIN TRANSACTION")
+                result = _load(con, load, between_chunks=lambda: _commit(con))
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            replace_live(work, db_path)
     finally:
         discard_copy(db_path)
     return result

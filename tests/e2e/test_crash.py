@@ -131,14 +131,17 @@ def test_sigkill_in_a_chunked_load_leaves_the_live_file_whole(
     work = loading_path(db)
     proc = subprocess.Popen([PAPERFLOW, *_args(site)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wal = work.with_name(work.name + ".wal")  # the copy's first chunk has committed
     deadline = time.monotonic() + 120
-    while not work.exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not wal.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert work.exists(), "the load never started a copy"
-    time.sleep(0.2)  # some chunks in: ~3,000 entries make 30 of them
+    assert wal.exists(), "the load never committed a chunk into a copy"
+    # The live file stays locked while its copy loads: another program cannot open it.
+    with pytest.raises(duckdb.IOException, match="lock"):
+        duckdb.connect(str(db), read_only=True).close()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert work.exists()  # killed mid-load, not after it
+    assert work.exists()  # killed mid-load (~3,000 entries make 30 chunks), not after it
     assert _rows(work, "SELECT count(*) FROM sightings")[0][0] > 0  # chunks had committed
     _check_invariants(db)
     assert _rows(db, "SELECT status FROM runs") == [("running",)]

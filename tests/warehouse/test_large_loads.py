@@ -4,6 +4,7 @@ same warehouse as one transaction, and a failure must leave the live file as it 
 
 from __future__ import annotations
 
+import random
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,9 +14,17 @@ import pyarrow as pa
 import pytest
 
 from parsers.records import Entry
-from warehouse.db import loading_path, snapshot_path
+from warehouse.db import loading_path, snapshot_path, writer_lock
 from warehouse.errors import LoadError
-from warehouse.load import FetchStats, LoadResult, PageRecord, load_batch, start_run
+from warehouse.load import (
+    FetchStats,
+    LoadResult,
+    PageRecord,
+    _Load,
+    _load_in_place,
+    load_batch,
+    start_run,
+)
 from warehouse.stage import PageContext, StagedChunks, stage_row, stage_table, write_stage
 
 T0 = datetime(2026, 5, 8, 12, tzinfo=UTC)
@@ -101,6 +110,47 @@ def test_a_load_in_chunks_gives_what_its_chunks_give_as_runs(tmp_path: Path) -> 
     again = _run(steps, "r-again", paths, chunk_rows=3)
     assert (again.sightings_added, again.papers_added) == (0, 0)
     assert _content(steps) == content
+
+
+def _random_pages(rng: random.Random, tag: str, n: int) -> dict[str, list[Entry]]:
+    """Entries that share arXiv ids, DOIs and titles at random: joins, bridges, merges."""
+    pages = {}
+    for i in range(n):
+        kw: dict[str, object] = {"title": f"Paper title number {rng.randrange(7)} about graphs",
+                                 "authors": ("Ana Ruiz", f"Author {rng.randrange(3)}"),
+                                 "published_date": date(2026, 5, 1)}
+        if rng.random() < 0.6:
+            kw["arxiv_id"] = f"2605.{10000 + rng.randrange(8)}"
+        if rng.random() < 0.4:
+            kw["doi"] = f"10.5/d{rng.randrange(6)}"
+        if rng.random() < 0.3:
+            kw["abstract"] = ABSTRACT + str(rng.randrange(3))
+        if rng.random() < 0.2:
+            kw["upvotes"] = rng.randrange(50)
+        source = "hf-papers" if rng.random() < 0.8 else "other"
+        pages[f"u:{tag}{i}"] = [_e(0, source=source, **kw)]
+    return pages
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_load_into_a_copy_decides_what_one_transaction_decides(tmp_path: Path, seed: int) -> None:
+    """The same chunks, loaded a transaction each into a copy and all in one transaction on
+    the live file (`_load_in_place`, what a one-chunk load does), into a warehouse that
+    already holds a run."""
+    rng = random.Random(seed)
+    before = _stage("r0", _random_pages(rng, "p", 6), tmp_path)
+    paths = _stage("r1", _random_pages(rng, "q", 14), tmp_path)
+    copy, one = tmp_path / "copy" / "w.duckdb", tmp_path / "one" / "w.duckdb"
+    for db in (copy, one):
+        _run(db, "r0", before, chunk_rows=10_000)
+    in_copy = _run(copy, "r1", paths, chunk_rows=2)
+    start_run(one, run_id="r1", flow="t", source="t", params={}, started_at=T0, lock_timeout_s=5)
+    pages = [PageRecord(url=f"u:{i}", source="t", fetched_at=T0, outcome="parsed") for i in range(3)]
+    load = _Load("r1", pages, StagedChunks(paths, 2), FetchStats(), T0, None)
+    with writer_lock(one, timeout_s=5):
+        in_place = _load_in_place(one, load)
+    assert in_copy == in_place
+    assert _state(copy) == _state(one)
 
 
 def _failing_stage(run_id: str, tmp: Path) -> list[Path]:
