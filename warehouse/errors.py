@@ -4,7 +4,7 @@ IngestError
 └── WarehouseError
     ├── WarehouseLocked     another process is writing: wait and retry later
     ├── MigrationError      the file's schema is newer than this paperflow, or a migration failed
-    └── LoadError           a load failed and was rolled back; safe to retry (loads are idempotent)
+    └── LoadError           a load failed and changed nothing; safe to retry (loads are idempotent)
 """
 
 from __future__ import annotations
@@ -34,4 +34,4 @@ class MigrationError(WarehouseError):
 
 
 class LoadError(WarehouseError):
-    """A load failed and its transaction was rolled back."""
+    """A load failed and changed nothing (its transaction rolled back, or its copy deleted)."""

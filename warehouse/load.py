@@ -45,7 +45,7 @@ from warehouse.db import (
     write,
     writer_lock,
 )
-from warehouse.errors import LoadError, WarehouseLocked
+from warehouse.errors import LoadError, MigrationError, WarehouseLocked
 from warehouse.lake import Lake, Target
 from warehouse.resolve import (
     Resolution,
@@ -220,7 +220,7 @@ def load_batch(
                 result = _load_in_copy(db_path, load)
             else:
                 result = _load_in_place(db_path, load)
-        except WarehouseLocked:  # another program holds the live file: "busy", not a failure
+        except (WarehouseLocked, MigrationError):  # "busy" or "upgrade", not a failed load
             raise
         except Exception as exc:  # the flow boundary reports it; the live file is unchanged
             raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc

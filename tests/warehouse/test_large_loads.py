@@ -15,7 +15,7 @@ import pytest
 
 from parsers.records import Entry
 from warehouse.db import loading_path, snapshot_path, writer_lock
-from warehouse.errors import LoadError
+from warehouse.errors import LoadError, MigrationError
 from warehouse.load import (
     FetchStats,
     LoadResult,
@@ -189,3 +189,19 @@ def test_the_next_writer_discards_a_killed_loads_copy(tmp_path: Path) -> None:
     start_run(db, run_id="r2", flow="t", source="t", params={}, started_at=T0, lock_timeout_s=5)
     assert not work.exists() and not work.with_name(work.name + ".wal").exists()
     assert _state(db)["papers"] == before["papers"]
+
+
+@pytest.mark.parametrize("chunk_rows", [10_000, 3])
+def test_a_load_into_a_newer_warehouse_asks_for_an_upgrade(tmp_path: Path, chunk_rows: int) -> None:
+    """A schema newer than this paperflow is a MigrationError (upgrade), in place or in a
+    copy, not a LoadError (retry)."""
+    db = tmp_path / "w.duckdb"
+    paths = _stage("r1", _pages(), tmp_path)
+    _run(db, "r1", paths, chunk_rows=10_000)
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO schema_migrations (version, name) VALUES (999, 'future.sql')")
+    before = _state(db)
+    with pytest.raises(MigrationError, match="newer"):
+        load_batch(db, run_id="r2", pages=[], stage_paths=paths, stats=FetchStats(),
+                   finished_at=T0, chunk_rows=chunk_rows)
+    assert _state(db) == before and not loading_path(db).exists()
