@@ -29,7 +29,7 @@ import duckdb_ext
 import pyarrow as pa
 
 from warehouse import lake as lk
-from warehouse.errors import MigrationError, WarehouseLocked
+from warehouse.errors import MigrationError, WarehouseError, WarehouseLocked
 from warehouse.lake import Lake, T, Target
 
 Connection = duckdb.DuckDBPyConnection
@@ -211,8 +211,8 @@ def _connect_read_write(db_path: Path, wait_s: float = 30.0) -> Connection:
             return con
         except duckdb.IOException as exc:
             waited = time.monotonic() - start
-            if "lock" not in str(exc).lower():
-                raise  # not busy: unreadable, no permission, no space
+            if "lock" not in str(exc).lower():  # not busy: not a DuckDB file, no permission
+                raise WarehouseError(f"cannot open the warehouse {db_path}: {exc}") from exc
             if waited > wait_s:
                 holder = f"another program; readers should open {snapshot_path(db_path)}"
                 raise WarehouseLocked(str(db_path), waited, holder) from exc
@@ -352,7 +352,9 @@ def _connect_read_only(db_path: Path, wait_s: float) -> Connection:
         try:
             return duckdb.connect(str(db_path), read_only=True)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() - start > wait_s:
+            if "lock" not in str(exc).lower():  # not busy: not a DuckDB file, no permission
+                raise WarehouseError(f"cannot open the warehouse {db_path}: {exc}") from exc
+            if time.monotonic() - start > wait_s:
                 raise WarehouseLocked(str(db_path), time.monotonic() - start) from exc
             time.sleep(0.05 + _JITTER.random() * 0.1)
 

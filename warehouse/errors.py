@@ -1,7 +1,7 @@
 """Warehouse errors, split by what the caller should do.
 
 IngestError
-└── WarehouseError
+└── WarehouseError          (itself) the warehouse file cannot be opened: fix or restore it
     ├── WarehouseLocked     another process is writing: wait and retry later
     ├── MigrationError      the file's schema is newer than this paperflow, or a migration failed
     └── LoadError           a load failed and changed nothing; safe to retry (loads are idempotent)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from parsers.records import Entry
 from warehouse.db import migrations, open_reader, open_writer, schema_version
-from warehouse.errors import MigrationError, WarehouseLocked
+from warehouse.errors import MigrationError, WarehouseError, WarehouseLocked
 from warehouse.load import FetchStats, PageRecord, load_batch, start_run
 from warehouse.stage import PageContext, stage_row, stage_table, write_stage
 
@@ -89,6 +89,16 @@ def test_second_writer_waits_then_reports_busy(db: Path) -> None:
             assert con.execute("SELECT 1").fetchone() == (1,)
     finally:
         holder.kill()
+
+
+def test_a_file_that_is_not_a_warehouse_is_an_error_not_busy(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(b"not a database" * 1000)
+    started = time.monotonic()
+    with pytest.raises(WarehouseError, match="cannot open the warehouse") as info:
+        with open_writer(db, lock_timeout_s=1.0):
+            pass
+    assert not isinstance(info.value, WarehouseLocked) and time.monotonic() - started < 5
 
 
 def test_same_batch_twice_changes_nothing(db: Path, tmp_path: Path) -> None:
