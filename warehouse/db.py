@@ -211,12 +211,18 @@ def _connect_read_write(db_path: Path, wait_s: float = 30.0) -> Connection:
             return con
         except duckdb.IOException as exc:
             waited = time.monotonic() - start
-            if "lock" not in str(exc).lower():  # not busy: not a DuckDB file, no permission
-                raise WarehouseError(f"cannot open the warehouse {db_path}: {exc}") from exc
+            _unless_locked(db_path, exc)
             if waited > wait_s:
                 holder = f"another program; readers should open {snapshot_path(db_path)}"
                 raise WarehouseLocked(str(db_path), waited, holder) from exc
             time.sleep(0.2 + _JITTER.random() * 0.3)
+
+
+def _unless_locked(db_path: Path, exc: duckdb.IOException) -> None:
+    """Raise WarehouseError unless `exc` is another process's lock on the file (worth waiting
+    for): a file that is not a DuckDB database, or unreadable, is not "busy"."""
+    if "lock" not in str(exc).lower():
+        raise WarehouseError(f"cannot open the warehouse {db_path}: {exc}") from exc
 
 
 def snapshot_path(db_path: Path) -> Path:
@@ -352,8 +358,7 @@ def _connect_read_only(db_path: Path, wait_s: float) -> Connection:
         try:
             return duckdb.connect(str(db_path), read_only=True)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():  # not busy: not a DuckDB file, no permission
-                raise WarehouseError(f"cannot open the warehouse {db_path}: {exc}") from exc
+            _unless_locked(db_path, exc)
             if time.monotonic() - start > wait_s:
                 raise WarehouseLocked(str(db_path), time.monotonic() - start) from exc
             time.sleep(0.05 + _JITTER.random() * 0.1)

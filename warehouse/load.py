@@ -305,14 +305,12 @@ def _load(
     _insert(con, "stage_blocks", "resolve_insert_blocks.sql", backfill_blocks(con))
     tally = _Tally()
     for chunk in load.chunks:
-        if between_chunks is None:
-            _load_chunk(con, chunk, load.run_id, load.finished_at, tally)
-            continue
         part = _Tally()
         _load_chunk(con, chunk, load.run_id, load.finished_at, part)
-        _refresh(con, part)
         tally.add(part)
-        between_chunks()
+        if between_chunks is not None:
+            _refresh(con, part)
+            between_chunks()
     if between_chunks is None:
         # Once, after the last chunk: DuckDB refuses to delete and re-insert a key written
         # earlier in the same transaction, and resolution reads sightings, not papers.
