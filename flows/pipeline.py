@@ -286,6 +286,11 @@ def _parse_one(
     base = _record(ref)
     if ref.error:
         return _with(base, outcome="failed", error=ref.error), None, ()
+    if ref.not_modified and not (known and known.parsed_sha256):
+        # Validators are sent only for a page whose copy was loaded (get_page_state.sql),
+        # so this 304 answers nothing we asked: the page's entries are not in the warehouse.
+        error = "304 Not Modified, but no copy of this page was loaded (next run: fetched whole)"
+        return _with(base, outcome="failed", error=error), None, ()
     if ref.not_modified or (known and ref.sha256 and known.parsed_sha256 == ref.sha256):
         outcome = "not_modified" if ref.not_modified else "unchanged"
         sha = known.parsed_sha256 if known and ref.not_modified else ref.sha256

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from flows.cli import main
+from flows.cli import main, new_run_id
 from flows.demo import serve_site, site_pages
+from flows.ingest import ingest
+from flows.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -75,6 +78,36 @@ def test_second_run_is_conditional_and_adds_nothing(
         "SELECT not_modified, pages_unchanged, sightings_added FROM runs ORDER BY started_at DESC LIMIT 1",
     )
     assert last == [(5, 5, 0)]
+
+
+def test_a_page_that_failed_to_parse_is_fetched_whole_and_loaded_next_run(
+    db: Path, site: tuple[str, dict[str, bytes]]
+) -> None:
+    """A transient parse failure (here: a parse deadline no page can meet, as on a machine
+    too busy to parse in time) must not leave the page's validators behind: the next run
+    would send them, get 304 for unchanged content, and never load the page's entries."""
+    base, _ = site
+    urls = [f"{base}/papers/date/{day}" for day in DAYS[:2]]
+    hurried = replace(Settings(), db_path=db, max_rate=0, parse_timeout_s=1e-6)
+    first = ingest("hf-papers", "hf-papers-html", urls, base, new_run_id(), hurried, {})
+    assert (first.status, first.pages_failed, first.sightings_added) == ("partial", 2, 0)
+    assert all("timeout" in why for _, why in first.failures)
+    assert _ingest(db, base, "--since", DAYS[0], "--until", DAYS[1]) == 0
+    last = _rows(
+        db,
+        "SELECT pages_parsed, not_modified, sightings_added FROM runs "
+        "ORDER BY started_at DESC LIMIT 1",
+    )
+    assert last[0][:2] == (2, 0)
+    assert last[0][2] > 0
+    assert _rows(db, "SELECT count(DISTINCT page_url) FROM sightings") == [(2,)]
+    # Now loaded, the pages are conditional again: a third run gets 304s and adds nothing.
+    assert _ingest(db, base, "--since", DAYS[0], "--until", DAYS[1]) == 0
+    third = _rows(
+        db,
+        "SELECT not_modified, sightings_added FROM runs ORDER BY started_at DESC LIMIT 1",
+    )
+    assert third == [(2, 0)]
 
 
 def test_bad_pages_fail_alone_with_reasons(
