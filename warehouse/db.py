@@ -171,13 +171,22 @@ def exists(db_path: Target) -> bool:
     return isinstance(db_path, Lake) or db_path.exists()
 
 
-def write(db_path: Lake, work: Callable[[Connection], T]) -> T:
-    """Run `work(con)` as one transaction on a DuckLake, the whole of it again (fresh
-    connection, fresh snapshot) whenever another writer committed first.
+def write(db_path: Target, work: Callable[[Connection], T], *, lock_timeout_s: float = 60.0) -> T:
+    """Run `work(con)` as one transaction on the warehouse and make it visible to readers.
 
-    `work` must update `warehouse_state` (bump_state) so concurrent writes conflict. Raises
-    WarehouseLocked when other writers kept winning (lake.retry_conflicts).
+    A file: under the writer lock, then the snapshot readers use is published (a write that
+    skipped it stayed invisible to `explain`, `sql`, `search` … until the next load). A
+    DuckLake: the whole of `work` again (fresh connection, fresh snapshot) whenever another
+    writer committed first; `work` must update `warehouse_state` (bump_state) so concurrent
+    writes conflict. Raises WarehouseLocked when the lock did not come within
+    `lock_timeout_s`, or other DuckLake writers kept winning (lake.retry_conflicts).
     """
+    if not isinstance(db_path, Lake):
+        with writer_lock(db_path, timeout_s=lock_timeout_s):
+            with open_connection(db_path) as con, transaction(con):
+                result = work(con)
+            publish_snapshot(db_path)
+        return result
 
     def attempt() -> T:
         with open_connection(db_path) as con, transaction(con):

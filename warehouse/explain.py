@@ -19,11 +19,9 @@ from warehouse.db import (
     bump_state,
     load_sql,
     open_reader,
-    open_writer,
-    transaction,
     write,
 )
-from warehouse.lake import Lake, Target
+from warehouse.lake import Target
 from warehouse.load import apply_resolution
 from warehouse.resolve import resolve_papers
 
@@ -176,10 +174,7 @@ def unmerge(
         assert row is not None
         return str(row[0])
 
-    if isinstance(db_path, Lake):
-        return write(db_path, work)
-    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
-        return work(con)
+    return write(db_path, work, lock_timeout_s=lock_timeout_s)
 
 
 def _check_unmerge(paper_id: str, held: list[str], moving: list[str]) -> None:

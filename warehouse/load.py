@@ -510,13 +510,7 @@ def fail_run(
         _finish_run(con, empty, FetchStats(), datetime.now(UTC), error)
         bump_state(con, run_id, datetime.now(UTC))
 
-    if isinstance(db_path, Lake):
-        write(db_path, work)
-        return
-    with writer_lock(db_path, timeout_s=lock_timeout_s):
-        with open_connection(db_path) as con, transaction(con):
-            work(con)
-        publish_snapshot(db_path)
+    write(db_path, work, lock_timeout_s=lock_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,7 +550,8 @@ def rebuild_papers(db_path: Target, *, lock_timeout_s: float = 60.0) -> int:
     Returns the number of papers. A no-op on a consistent warehouse: `papers` is a pure
     function of `sightings`.
     """
-    with open_writer(db_path, lock_timeout_s=lock_timeout_s) as con, transaction(con):
+
+    def work(con: Connection) -> int:
         bump_state(con, None, datetime.now(UTC))  # a DuckLake load meanwhile conflicts
         con.execute(load_sql("rebuild_papers_clear.sql"))
         ids = con.execute(load_sql("rebuild_paper_ids.sql")).fetch_arrow_table()
@@ -567,7 +562,9 @@ def rebuild_papers(db_path: Target, *, lock_timeout_s: float = 60.0) -> int:
             con.unregister("refresh_ids")
         rebuild_search_index(con)
         row = con.execute(load_sql("rebuild_count_papers.sql")).fetchone()
-    return int(row[0]) if row else 0
+        return int(row[0]) if row else 0
+
+    return write(db_path, work, lock_timeout_s=lock_timeout_s)
 
 
 def apply_resolution(con: Connection, res: Resolution, run_id: str, at: datetime) -> None:

@@ -129,6 +129,9 @@ def test_unmerge_is_durable_and_explained(db: Path, tmp_path: Path) -> None:
     assert "same normalised title" in text and str(paper) in text
     new_id = unmerge(db, str(paper), [str(wrong)], lock_timeout_s=5)
     assert new_id != paper and _rows(db, "SELECT count(*) FROM papers") == [(2,)]
+    # Readers (explain, sql, search, export) read the published snapshot: it has the split.
+    assert explain(db, new_id).paper_id == new_id
+    assert len(explain(db, str(paper)).sightings) == 1
     _load(db, "r2", {"u:c": [_e(0, source="hf-papers", title=BASE["title"])]}, tmp_path)
     _load(db, "r3", {"u:a": [_e(0, arxiv_id="2605.00001", **BASE)], "u:b2": [_e(0, arxiv_id="2605.00001", title="x")]}, tmp_path)
     assert not _together(db, "u:a", "u:b")

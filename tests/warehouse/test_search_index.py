@@ -133,7 +133,6 @@ def test_loads_keep_the_index_equal_to_a_rebuild(db: Path, tmp_path: Path) -> No
     # Unmerging moves the DOI sighting to a paper of its own, which is indexed at once.
     moving = _rows(db, "SELECT sighting_id FROM sightings WHERE page_url = 'u:b'")[0][0]
     new_id = unmerge(db, str(survivor), [str(moving)], lock_timeout_s=5)
-    publish_snapshot(db)  # unmerge() itself does not publish one; readers read the snapshot
     _assert_matches_rebuild(db, tmp_path)
     assert _hit_ids(db, "experts balance") == {new_id}
 
