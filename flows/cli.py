@@ -223,9 +223,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, LookupError) as exc:
         print(f"paperflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _reader_went_away()
+    except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+        # A path given to paperflow has the wrong shape (a file where a folder must be).
+        print(f"paperflow: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # no space, no permission, … : the run failed, say where
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"paperflow: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_PARTIAL
     except KeyboardInterrupt:
         print("paperflow: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_went_away() -> int:
+    """stdout was a pipe whose reader exited (`paperflow status | head -1`): not an error of
+    ours. Point stdout at /dev/null so the exit's flush does not fail again, and exit as a
+    process killed by SIGPIPE would (128 + 13), like `cat` and friends."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def run() -> None:

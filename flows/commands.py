@@ -44,12 +44,12 @@ def hf_urls(args: argparse.Namespace) -> tuple[str, list[str]]:
             return _fmt(api), [
                 hf.api_url(base, month=args.month) if api else hf.month_url(base, args.month)
             ]
+        if args.trending:
+            return "hf-papers-html", [hf.trending_url(base)]
+        if args.query is not None:  # `--query ""` is blank terms, not "no query"
+            return "hf-papers-html", [hf.search_url(base, args.query)]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if args.trending:
-        return "hf-papers-html", [hf.trending_url(base)]
-    if args.query:
-        return "hf-papers-html", [hf.search_url(base, args.query)]
     return _fmt(api), [hf.api_url(base) if api else f"{base}/papers"]
 
 
@@ -136,6 +136,9 @@ def _one_shot(command: Command) -> Command:
     def run(args: argparse.Namespace, settings: Settings) -> int:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+        from flows.logs import quiet_reported_failures
+
+        quiet_reported_failures()  # the CLI prints such failures in one line of its own
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             return command(args, settings)
 

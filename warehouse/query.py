@@ -31,6 +31,11 @@ def run_query(db_path: Target, sql: str, params: list[object] | None = None) -> 
     with open_reader(db_path) as con:
         try:
             cursor = con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from exc
+        if cursor is None:  # DuckDB's answer to text with no statement (blank, comments)
+            raise QueryError("no SQL statement to run")
+        try:
             rows = cursor.fetchall()
         except duckdb.Error as exc:
             raise QueryError(str(exc).splitlines()[0]) from exc

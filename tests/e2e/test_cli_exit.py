@@ -49,6 +49,69 @@ def test_what_escapes_main_exits_as_python_would(body: str, code: int, said: str
     assert said in done.stderr
 
 
+def test_bad_input_is_one_line_not_a_traceback(
+    db: Path, samples: list[Path], cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    assert main(["--db", str(db), "import", *map(str, samples)]) == 0
+    capsys.readouterr()
+    a_file = db.parent / "a-file.txt"
+    a_file.write_text("not a folder")
+    cases = [  # a query that cannot run exits 1, as any failing SQL does
+        (["sql", ""], 1, "no SQL statement"),
+        (["sql", "-- only a comment"], 1, "no SQL statement"),
+        (["export", str(a_file)], 2, "File exists"),
+        (["ingest", "hf-papers", "--query", "  ", "--base-url", "http://127.0.0.1:9"], 2, "blank"),
+        (["ingest", "hf-papers", "--query", "", "--base-url", "http://127.0.0.1:9"], 2, "blank"),
+    ]
+    for args, code, said in cases:
+        assert main(["--db", str(db), *args]) == code, args
+        err = capsys.readouterr().err
+        assert err.startswith("paperflow: error:") and said in err, (args, err)
+        assert "Traceback" not in err and err.count("\n") == 1, (args, err)
+    under_a_file = a_file / "paperflow.duckdb"
+    assert main(["--db", str(under_a_file), "import", *map(str, samples)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("paperflow: error:") and "Traceback" not in err, err
+
+
+def test_a_failed_or_busy_run_says_so_in_one_line(
+    db: Path, samples: list[Path], cli_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prefect logs a failing task or flow run with its traceback; the CLI reports the
+    failure itself, in one line (flows/logs.py)."""
+    from flows.cli import main
+    from warehouse.db import writer_lock
+
+    not_duckdb = db.parent / "text.duckdb"
+    not_duckdb.parent.mkdir(parents=True)
+    not_duckdb.write_text("hello")
+    assert main(["--db", str(not_duckdb), "import", *map(str, samples)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("paperflow: error: cannot open the warehouse"), err
+    assert err.count("\n") == 1, err
+    monkeypatch.setenv("PAPERFLOW_LOCK_TIMEOUT", "0.5")
+    with writer_lock(db, timeout_s=1):
+        assert main(["--db", str(db), "import", *map(str, samples)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("paperflow: error: warehouse busy"), err
+    assert err.count("\n") == 1, err
+
+
+def test_a_reader_that_goes_away_is_not_an_error(
+    db: Path, samples: list[Path], cli_env: dict[str, str]
+) -> None:
+    assert _paperflow("--db", str(db), "import", *map(str, samples), env=cli_env).returncode == 0
+    query = "SELECT range AS n FROM range(200000)"  # far more than a pipe holds
+    shell = f"{PAPERFLOW} --db {db} sql '{query}' | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], env=cli_env,
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert done.stdout.strip() == "n"
+    assert done.returncode == 141 and done.stderr == "", done.stderr
+
+
 def test_buffered_output_is_written_before_the_exit(
     db: Path, samples: list[Path], cli_env: dict[str, str]
 ) -> None:
