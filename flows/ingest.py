@@ -170,16 +170,18 @@ def reparse(
             ]
             parsed = [g.result() for g in groups]
         paths = [g.stage_path for g in parsed if g.stage_path is not None]
+        records = [p for g in parsed for p in g.records]
+        # The pages' fetches have their rows already; the run's row counts what it parsed.
         result = tasks.load(
             s.target, run_id, [], paths, FetchStats(), datetime.now(UTC), s.lock_timeout_s,
-            s.load_chunk_rows,
+            s.load_chunk_rows, _opaque(records),
         )  # fmt: skip
     except Exception as exc:
         fail_run(s.target, run_id=run_id, error=str(exc)[:500], lock_timeout_s=s.lock_timeout_s)
         raise
     finally:
         shutil.rmtree(s.work_dir / run_id, ignore_errors=True)
-    return result, [p for g in parsed for p in g.records]
+    return result, records
 
 
 def _stage(s: Settings, run_id: str, i: int) -> Path:

@@ -116,6 +116,7 @@ def load(
     finished_at: datetime,
     lock_timeout_s: float,
     chunk_rows: int,
+    reparsed: Sequence[PageRecord] = (),
 ) -> LoadResult:
     return wload.load_batch(
         db_path,
@@ -126,6 +127,7 @@ def load(
         finished_at=finished_at,
         lock_timeout_s=lock_timeout_s,
         chunk_rows=chunk_rows,
+        reparsed=reparsed,
     )
 
 

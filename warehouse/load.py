@@ -200,19 +200,22 @@ def load_batch(
     error: str | None = None,
     lock_timeout_s: float = 60.0,
     chunk_rows: int = CHUNK_ROWS,
+    reparsed: Sequence[PageRecord] = (),
 ) -> LoadResult:
     """Load one run's pages and staged entries and finish its `runs` row, atomically.
 
-    Staged rows are resolved `chunk_rows` at a time. Raises LoadError (nothing changed; safe
-    to retry) if anything in the load fails. On a DuckLake the load is one transaction, and
-    one that conflicts with another writer's is redone whole against the new state
-    (WarehouseLocked if others keep winning); there is no search index or snapshot file to
-    refresh there (docs/warehouse.md, "DuckLake").
+    `pages` become the run's `pages` rows, one per URL (the first of a URL given twice);
+    `reparsed` pages (parsed again from stored bodies, whose fetches have rows already) only
+    count in the run's row. Staged rows are resolved `chunk_rows` at a time. Raises
+    LoadError (nothing changed; safe to retry) if anything in the load fails. On a DuckLake
+    the load is one transaction, and one that conflicts with another writer's is redone whole
+    against the new state (WarehouseLocked if others keep winning); there is no search index
+    or snapshot file to refresh there (docs/warehouse.md, "DuckLake").
     """
     chunks = StagedChunks(stage_paths, chunk_rows)  # unreadable staging fails here, unlocked
+    load = _Load(run_id, _one_per_url(pages), tuple(reparsed), chunks, stats, finished_at, error)
     if isinstance(db_path, Lake):
-        return _load_lake(db_path, run_id, pages, chunks, stats, finished_at, error)
-    load = _Load(run_id, pages, chunks, stats, finished_at, error)
+        return _load_lake(db_path, load)
     with writer_lock(db_path, timeout_s=lock_timeout_s):
         try:
             # A symlinked warehouse loads in place: a rename would replace the link.
@@ -234,10 +237,17 @@ class _Load:
 
     run_id: str
     pages: Sequence[PageRecord]
+    reparsed: Sequence[PageRecord]
     chunks: StagedChunks
     stats: FetchStats
     finished_at: datetime
     error: str | None
+
+
+def _one_per_url(pages: Sequence[PageRecord]) -> list[PageRecord]:
+    """The first record of each URL: a run has one `pages` row per URL (page_id is a hash of
+    run and URL), and its counts must be those rows' (a file imported twice is one page)."""
+    return list({page.url: page for page in reversed(pages)}.values())[::-1]
 
 
 def _load_in_place(db_path: Path, load: _Load) -> LoadResult:
@@ -277,22 +287,13 @@ def _commit(con: Connection) -> None:
     con.execute("BEGIN TRANSACTION")
 
 
-def _load_lake(
-    lake: Lake,
-    run_id: str,
-    pages: Sequence[PageRecord],
-    chunks: StagedChunks,
-    stats: FetchStats,
-    finished_at: datetime,
-    error: str | None,
-) -> LoadResult:
-    load = _Load(run_id, pages, chunks, stats, finished_at, error)
+def _load_lake(lake: Lake, load: _Load) -> LoadResult:
     try:
         return write(lake, lambda con: _load(con, load))
     except WarehouseLocked:
         raise
     except Exception as exc:  # the flow boundary reports it; the transaction rolled back
-        raise LoadError(f"load of run {run_id} rolled back: {exc}") from exc
+        raise LoadError(f"load of run {load.run_id} rolled back: {exc}") from exc
 
 
 def _load(
@@ -315,7 +316,7 @@ def _load(
         # Once, after the last chunk: DuckDB refuses to delete and re-insert a key written
         # earlier in the same transaction, and resolution reads sightings, not papers.
         _refresh(con, tally)
-    result = _result(load.run_id, load.pages, tally, load.error)
+    result = _result(load.run_id, [*load.pages, *load.reparsed], tally, load.error)
     _finish_run(con, result, load.stats, load.finished_at, load.error)
     bump_state(con, load.run_id, load.finished_at)
     return result

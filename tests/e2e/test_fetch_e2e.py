@@ -109,6 +109,9 @@ def test_second_run_is_conditional_and_reparse_rebuilds(db: Path, server: FaultS
     assert main(["--db", str(db), "reparse"]) == 0
     assert len(server.hits) == hits  # no network
     assert {t: _rows(db, q) for t, q in queries.items()} == before
+    reparse_run = "SELECT flow, pages_total, pages_parsed, pages_failed FROM runs " \
+                  "ORDER BY started_at DESC LIMIT 1"  # fmt: skip
+    assert _rows(db, reparse_run) == [("reparse", 5, 5, 0)]  # what it parsed, not 0
 
 
 def test_run_figures_reach_the_prefect_artifact(db: Path, server: FaultServer) -> None:

@@ -98,6 +98,12 @@ def test_reimport_changes_no_paper_and_adds_no_sighting(db: Path, samples: list[
     assert last == [("succeeded", 3, 0)]
 
 
+def test_a_file_given_twice_is_one_page_of_the_run(db: Path, samples: list[Path]) -> None:
+    assert _import(db, [samples[0], samples[0]]) == 0
+    assert _rows(db, "SELECT pages_total, pages_parsed FROM runs") == [(1, 1)]
+    assert _rows(db, "SELECT count(*) FROM pages") == [(1,)]
+
+
 def test_unknown_and_garbage_files_fail_alone(
     db: Path, samples: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
