@@ -52,7 +52,9 @@ def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
         Format("arxiv-api-atom", "arxiv-api", arxiv_api.parse, arxiv_api.looks_like_atom, True),
         Format("arxiv-list-html", "arxiv-list", arxiv_list.parse, arxiv_list.looks_like_html, True),
         Format("hf-papers-html", "hf-papers", hf_papers.parse, hf_papers.looks_like_html),
-        Format("hf-papers-api", "hf-papers", hf_papers.parse_api, paginates=True),
+        Format(
+            "hf-papers-api", "hf-papers", hf_papers.parse_api, hf_papers.looks_like_api, True
+        ),
         Format(
             "scholarfeed-text", "scholarfeed", scholarfeed.parse_text, scholarfeed.looks_like_text
         ),
@@ -61,7 +63,13 @@ def _registry() -> tuple[dict[str, SourceSpec], dict[str, Format]]:
         Format(
             "scholarfeed-html", "scholarfeed", scholarfeed.parse_html, scholarfeed.looks_like_html
         ),
-        Format("scholarfeed-api", "scholarfeed", scholarfeed.parse_api, paginates=True),
+        Format(
+            "scholarfeed-api",
+            "scholarfeed",
+            scholarfeed.parse_api,
+            scholarfeed.looks_like_api,
+            paginates=True,
+        ),
     ]
     return sources, {f.name: f for f in formats}
 

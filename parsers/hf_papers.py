@@ -30,6 +30,7 @@ from parsers.records import (
     clean_names,
     clean_text,
     iso_date,
+    sniff_json,
     split_arxiv_id,
 )
 
@@ -176,6 +177,15 @@ def looks_like_html(body: bytes) -> bool:
     if _ISLAND_MARKER.encode() in body:
         return True
     return b'href="/papers/' in body and _HF_TITLE.search(body[:65_536]) is not None
+
+
+def looks_like_api(body: bytes) -> bool:
+    """A saved `/api/daily_papers` response: a JSON array whose items carry a `paper` object
+    (an empty array could be any API's, so it is not claimed)."""
+    items = sniff_json(body, b"[")
+    if not isinstance(items, list) or not items:
+        return False
+    return all(isinstance(i, dict) and isinstance(i.get("paper"), dict) for i in items[:5])
 
 
 # --------------------------------------------------------------------------- HTML pages

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
+
 from parsers.tex import render_tex
 
 # Per-field caps: a hostile page must not put megabytes into one cell (reliability.md §7.4).
@@ -250,3 +252,17 @@ def content_hash(*parts: object) -> str:
     # separator gave (the bytes are the same), with one encode instead of one per part.
     text = "\x1f".join(map(repr, parts)) + "\x1f" if parts else ""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def sniff_json(body: bytes, opener: bytes) -> object | None:
+    """`body` decoded as JSON when it is JSON whose first character is `opener` (`b"["` or
+    `b"{"`), else None; for the format sniffers of saved API responses. Never raises: a
+    sniffer says yes or no to any bytes."""
+    start = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
+    if start.lstrip()[:1] != opener:
+        return None
+    try:
+        value: object = orjson.loads(start)
+    except orjson.JSONDecodeError:
+        return None
+    return value

@@ -35,12 +35,14 @@ from parsers.records import (
     clean_names,
     clean_text,
     iso_date,
+    sniff_json,
     split_arxiv_id,
 )
 
 __all__ = [
     "SOURCE",
     "Byline",
+    "looks_like_api",
     "looks_like_text",
     "parse_api",
     "parse_html",
@@ -553,6 +555,15 @@ def _related_to_any(node: LexborNode, others: list[LexborNode]) -> bool:
 
 
 # --------------------------------------------------------------------------- API
+
+
+def looks_like_api(body: bytes) -> bool:
+    """A saved author-papers API response: a JSON object with a `papers` list of objects
+    (what `parse_api` reads)."""
+    data = sniff_json(body, b"{")
+    if not isinstance(data, dict) or not isinstance(data.get("papers"), list):
+        return False
+    return all(isinstance(p, dict) for p in data["papers"][:5])
 
 
 def parse_api(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:

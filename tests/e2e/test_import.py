@@ -104,6 +104,14 @@ def test_a_file_given_twice_is_one_page_of_the_run(db: Path, samples: list[Path]
     assert _rows(db, "SELECT count(*) FROM pages") == [(1,)]
 
 
+def test_saved_api_json_is_recognised_without_format(db: Path, tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "hf_papers"
+    assert _import(db, [fixtures / "api_daily_2026-05-08.json"]) == 0
+    assert _rows(db, "SELECT DISTINCT format FROM pages") == [("hf-papers-api",)]
+    n = _rows(db, "SELECT count(*) FROM sightings WHERE source = 'hf-papers'")[0][0]
+    assert isinstance(n, int) and n > 0
+
+
 def test_unknown_and_garbage_files_fail_alone(
     db: Path, samples: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -509,3 +509,35 @@ def test_malformed_url_never_raises_value_error() -> None:
         _fixture("api_daily_2026-05-08.json"), url="http://[bad", fetched_at=FETCHED
     )
     assert len(api.entries) == 6
+
+
+# --------------------------------------------------------------------------- sniffing saved JSON
+
+
+def test_looks_like_api_claims_saved_daily_papers_json_only() -> None:
+    from parsers import detect_format
+
+    body = _fixture("api_daily_2026-05-08.json")
+    assert hf_papers.looks_like_api(body)
+    assert hf_papers.looks_like_api(b"\xef\xbb\xbf \n" + body)  # a BOM and blank lines
+    assert detect_format(body) == "hf-papers-api"
+    for other in (
+        _fixture("day_2026-05-08.html"),
+        b"[]",  # any API's empty list
+        b'[{"title": "no paper object"}]',
+        b'{"papers": []}',
+        b"[1, 2",
+        b"",
+    ):
+        assert not hf_papers.looks_like_api(other), other[:40]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.binary(max_size=2000), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                  max_size=4),
+    max_leaves=20,
+).map(lambda v: json.dumps(v).encode())))  # fmt: skip
+def test_looks_like_api_never_raises(body: bytes) -> None:
+    assert hf_papers.looks_like_api(body) in (True, False)

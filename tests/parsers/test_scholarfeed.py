@@ -508,3 +508,26 @@ def test_api_any_json_gives_a_page_or_parse_error(data: object) -> None:
     except ParseError:
         return
     assert isinstance(page, ListingPage)
+
+
+def test_looks_like_api_claims_saved_author_papers_json_only() -> None:
+    from parsers import detect_format
+
+    body = orjson.dumps({"papers": [_paper(1), _paper(2)], "total": 2})
+    assert scholarfeed.looks_like_api(body)
+    assert detect_format(body) == "scholarfeed-api"
+    assert scholarfeed.looks_like_api(b'{"papers": [], "total": 0}')  # an author with none
+    hf_api = (Path(__file__).resolve().parents[1] / "fixtures" / "hf_papers"
+              / "api_daily_2026-05-08.json").read_bytes()  # fmt: skip
+    for other in (hf_api, HTML.read_bytes(), b'{"papers": [1]}', b'{"items": []}', b"{", b""):
+        assert not scholarfeed.looks_like_api(other), other[:40]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=2000) | st.dictionaries(
+    st.sampled_from(["papers", "total", "x"]),
+    st.lists(st.none() | st.integers() | st.dictionaries(st.text(max_size=5), st.integers()),
+             max_size=3) | st.integers(),
+).map(lambda v: json.dumps(v).encode()))  # fmt: skip
+def test_looks_like_api_never_raises(body: bytes) -> None:
+    assert scholarfeed.looks_like_api(body) in (True, False)
