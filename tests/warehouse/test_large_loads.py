@@ -146,7 +146,7 @@ def test_a_load_into_a_copy_decides_what_one_transaction_decides(tmp_path: Path,
     in_copy = _run(copy, "r1", paths, chunk_rows=2)
     start_run(one, run_id="r1", flow="t", source="t", params={}, started_at=T0, lock_timeout_s=5)
     pages = [PageRecord(url=f"u:{i}", source="t", fetched_at=T0, outcome="parsed") for i in range(3)]
-    load = _Load("r1", pages, StagedChunks(paths, 2), FetchStats(), T0, None)
+    load = _Load("r1", pages, (), StagedChunks(paths, 2), FetchStats(), T0, None)
     with writer_lock(one, timeout_s=5):
         in_place = _load_in_place(one, load)
     assert in_copy == in_place
