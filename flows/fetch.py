@@ -26,6 +26,7 @@ import ipaddress
 import logging
 import math
 import random
+import re
 import select
 import socket
 import ssl
@@ -704,12 +705,25 @@ class _Robots:
             raise TransientFetchError(
                 "robots.txt unreachable; assuming disallow", url=shown, kind="robots_unreachable"
             )
-        if self.parser is not None and not self.parser.can_fetch(str(url), policy.user_agent):
+        if self.parser is not None and not self.parser.can_fetch(str(url), robots_token(policy)):
             raise PermanentFetchError("disallowed by robots.txt", url=shown, kind="robots")
 
     def crawl_delay(self, policy: FetchPolicy) -> float:
-        delay = self.parser.crawl_delay(policy.user_agent) if self.parser is not None else None
+        parser = self.parser
+        delay = parser.crawl_delay(robots_token(policy)) if parser is not None else None
         return float(delay) if delay else 0.0
+
+
+_PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
+
+
+def robots_token(policy: FetchPolicy) -> str:
+    """The name robots.txt groups are matched against (RFC 9309 §2.2.1): the User-Agent's
+    product token (`paperflow` of `paperflow/0.1 (+https://github.com/…)`). Handing the
+    whole header to the matcher let a group named after any word of its comment (`github`,
+    a contact's domain) rule paperflow instead of its own group or `*`."""
+    found = _PRODUCT_TOKEN.match(policy.user_agent.strip())
+    return found.group(0) if found else policy.user_agent
 
 
 def _robots_from_reply(reply: _Reply) -> _Robots:

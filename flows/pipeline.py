@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
@@ -50,7 +51,8 @@ def fetch_policy(settings: Settings, source: str, base_url: str) -> FetchPolicy:
     from flows.fetch import is_private_host
 
     spec = SOURCES[source]
-    base_host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    # urlsplit, not string cuts: `[::1]:8000` and `user@host` name hosts `::1` and `host`.
+    base_host = (urlsplit(base_url).hostname or "").lower()
     return FetchPolicy(
         user_agent=settings.full_user_agent(),
         max_rate=spec.max_rate if settings.max_rate is None else settings.max_rate,

@@ -312,8 +312,16 @@ def test_robots_503_disallows_everything(fault_server: FaultServer) -> None:
     assert not fault_server.hits_for("/ok/")
 
 
-def test_robots_crawl_delay_spaces_requests(fault_server: FaultServer) -> None:
-    fault_server.robots = "User-agent: *\nCrawl-delay: 1\n"
+@pytest.mark.parametrize(
+    "robots",
+    [
+        "User-agent: *\nCrawl-delay: 1\n",
+        # another crawler's group (named like a word of paperflow's User-Agent) changes nothing
+        "User-agent: *\nCrawl-delay: 1\n\nUser-agent: github\nAllow: /\n",
+    ],
+)
+def test_robots_crawl_delay_spaces_requests(fault_server: FaultServer, robots: str) -> None:
+    fault_server.robots = robots
     urls = [fault_server.url("/ok/a"), fault_server.url("/ok/b")]
 
     results = fetch_all_sync(urls, policy(max_rate=0))
@@ -322,6 +330,27 @@ def test_robots_crawl_delay_spaces_requests(fault_server: FaultServer) -> None:
     starts = [h.start for h in fault_server.hits]  # robots.txt included
     assert len(starts) == 3
     assert min(gaps(starts)) >= 1.0 - TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("robots", "ok"),
+    [
+        # Groups named after words of paperflow's User-Agent comment are other crawlers'.
+        ("User-agent: *\nDisallow: /\n\nUser-agent: github\nAllow: /\n", False),
+        ("User-agent: *\nAllow: /\n\nUser-agent: github\nDisallow: /\n", True),
+        ("User-agent: *\nAllow: /\n\nUser-agent: PaperFlow\nDisallow: /\n", False),
+    ],
+)
+def test_robots_groups_are_chosen_by_the_product_token(
+    fault_server: FaultServer, robots: str, ok: bool
+) -> None:
+    fault_server.robots = robots
+    assert "github" in LOCAL.user_agent
+
+    result = fetch_one(fault_server.url("/ok/a"))
+
+    assert (result.error is None) == ok, result.error
+    assert bool(fault_server.hits_for("/ok/")) == ok
 
 
 # --------------------------------------------------------------------------- pacing
@@ -524,3 +553,46 @@ def test_every_client_shares_one_verifying_tls_context() -> None:
     assert ctx.cert_store_stats()["x509_ca"] > 50  # certifi's bundle is loaded
     pool = first._transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context is ctx and second._transport._pool._ssl_context is ctx  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- the run's policy
+
+
+def test_a_base_url_on_ipv6_loopback_is_fetched() -> None:
+    """`--base-url http://[::1]:PORT` (a local mirror on IPv6): its host is `::1`, which the
+    run's policy must allow (it took `[` for the host and blocked every page)."""
+    import http.server
+    import socket
+    import threading
+
+    from flows.pipeline import fetch_policy
+    from flows.settings import Settings
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else b"page"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class V6Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        server = V6Server(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://[::1]:{server.server_address[1]}"
+        pol = fetch_policy(replace(Settings(), max_rate=0), "arxiv-list", base)
+        assert "::1" in pol.allowed_hosts and pol.allow_private
+        result = fetch_one(f"{base}/list/cs.LG/new", pol)
+        assert (result.error, result.body) == (None, b"page")
+    finally:
+        server.shutdown()
+        server.server_close()
