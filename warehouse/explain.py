@@ -112,6 +112,7 @@ def _sighting(r: tuple[object, ...]) -> SightingWhy:
 _RULE_TEXT = {
     "new": "founded the paper",
     "user": "a user marked it the same paper as",
+    "same_entry": "the same listing entry, seen again, as the user-marked",
     "arxiv_id": "same arXiv id as",
     "doi": "same DOI as",
     "title": "same normalised title as",
@@ -189,7 +190,11 @@ def _record_marks(
     con: Connection, moving: list[str], staying: list[str], reason: str, at: datetime
 ) -> None:
     pairs = [(min(a, b), max(a, b), "not_same") for a in moving for b in staying]
+    # The moved sightings are one paper, and so are those left: without `same` marks among
+    # the latter, the ones that were linked only through a moved sighting fell apart into
+    # papers of their own, and the paper id went to whichever piece kept most.
     pairs += [(moving[0], b, "same") for b in moving[1:]]
+    pairs += [(min(staying[0], b), max(staying[0], b), "same") for b in staying[1:]]
     table = pa.table(
         {
             "sighting_a": pa.array([p[0] for p in pairs], pa.string()),

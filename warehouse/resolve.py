@@ -3,6 +3,8 @@
 The rules, cheapest first (docs/resolution.md is the prose version; keep them in step):
 
 0. **user** — a user's "same paper" mark (written by `warehouse.explain.unmerge`).
+   **same_entry** — the same listing entry (source, page, arXiv id or title key) as a
+   sighting a user marked: marks follow an entry seen again with other values.
 1. **arxiv_id** — same arXiv id with the version stripped. **doi** — same DOI.
 2. **title** — same normalised title (`parsers.records.title_key`).
 3. **similar_title** — titles whose compact forms (title key without spaces) have character
@@ -58,7 +60,7 @@ from warehouse.keys import (
 )
 
 MAX_ROUNDS = 8
-RULES = ("user", "arxiv_id", "doi", "title", "similar_title", "abstract")
+RULES = ("user", "same_entry", "arxiv_id", "doi", "title", "similar_title", "abstract")
 _EXACT_RULES = {"arxiv_id": "arxiv_id", "doi": "doi", "title": "title_key"}
 _SOFT_RULES = ("title", "similar_title", "abstract")
 _NO_NAME = frozenset({""})
@@ -80,6 +82,8 @@ class Keys:
     sketch: tuple[int, ...] = ()
     blocks: tuple[int, ...] = ()
     authors: list[str] | None = None
+    source: str | None = None
+    page_url: str | None = None
     _surnames: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -159,10 +163,12 @@ def _keys_from(table: pa.Table, abstracts: pa.ChunkedArray | pa.Array) -> list[K
     years = pc.year(table["published_date"]).to_pylist()
     columns = [_column(table, c) for c in ("sighting_id", "paper_id", "arxiv_id", "doi",
                                            "title_key", "sketch")]
+    where = [_column(table, c) for c in ("source", "page_url")]
     return [
-        Keys(sid, pid, arxiv, doi, title, year, ns, text, tuple(sk or ()), tuple(bl), people)
-        for sid, pid, arxiv, doi, title, sk, year, ns, text, bl, people in zip(
-            *columns, years, names, abstracts.to_pylist(), blocks, authors, strict=True
+        Keys(sid, pid, arxiv, doi, title, year, ns, text, tuple(sk or ()), tuple(bl), people,
+             source, page)  # fmt: skip
+        for sid, pid, arxiv, doi, title, sk, year, ns, text, bl, people, source, page in zip(
+            *columns, years, names, abstracts.to_pylist(), blocks, authors, *where, strict=True
         )
     ]
 
@@ -477,12 +483,37 @@ def cluster(keys: list[Keys], marks: Marks) -> tuple[_Groups, dict[str, Decision
 
     same = {(min(p), max(p)) for p in marks.same if p[0] in by_id and p[1] in by_id}
     apply("user", sorted((1.0, a, b) for a, b in same))
+    apply("same_entry", _same_entry_edges(keys, marks))
     for rule, attr in _EXACT_RULES.items():
         for ids in _exact_edges(keys, attr):
             apply(rule, _exact_pairs(ids, groups))
     apply("similar_title", sorted(_similar_title_edges(keys, by_id), key=_edge_order))
     apply("abstract", sorted(_abstract_edges(keys, by_id), key=_edge_order))
     return groups, joined
+
+
+def _same_entry_edges(keys: list[Keys], marks: Marks) -> list[Edge]:
+    """A user's marks follow the listing entry they were made on. A sighting id hashes what an
+    entry said, so the same entry of the same page seen again with anything changed (an
+    upvote count, a week page's copy of a day page's card is another page) is a new
+    sighting that no mark names, and it could join either side of an unmerge. Linking it
+    first to its marked earlier self (same source, page, and arXiv id or title key) makes
+    the marks decide where it goes. Only entries with a marked sighting get these edges, so
+    a warehouse without marks resolves exactly as before."""
+    marked = set(marks.not_same) | {x for pair in marks.same for x in pair}
+    if not marked:
+        return []
+    by_entry: dict[tuple[str, str, str], list[str]] = {}
+    for k in keys:
+        ident = k.arxiv_id or k.title_key
+        if ident and k.source and k.page_url:
+            by_entry.setdefault((k.source, k.page_url, ident), []).append(k.sighting_id)
+    edges = []
+    for ids in by_entry.values():
+        if len(ids) > 1 and not marked.isdisjoint(ids):
+            first, *rest = sorted(ids)
+            edges += [(1.0, first, other) for other in rest]
+    return sorted(edges)
 
 
 def _edge_order(edge: Edge) -> tuple[float, str, str]:

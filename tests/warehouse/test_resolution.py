@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from parsers.records import Entry
 from tests.loading import load_entries
@@ -136,6 +137,53 @@ def test_unmerge_is_durable_and_explained(db: Path, tmp_path: Path) -> None:
     _load(db, "r3", {"u:a": [_e(0, arxiv_id="2605.00001", **BASE)], "u:b2": [_e(0, arxiv_id="2605.00001", title="x")]}, tmp_path)
     assert not _together(db, "u:a", "u:b")
     assert "≠" in format_explanation(explain(db, new_id))
+
+
+@pytest.mark.parametrize("i", range(8))
+def test_an_unmerged_entry_seen_again_with_other_values_stays_apart(
+    db: Path, tmp_path: Path, i: int
+) -> None:
+    """Two papers of one title and author merge by title; the user splits them. The split-off
+    entry, seen again with a changed upvote count, is a new sighting no mark names: it must
+    follow its earlier self, whichever way its sighting id sorts (i varies the ids)."""
+    title = f"Attention Is All You Need For Graphs {i}"
+    first = _e(0, source="scholarfeed", title=title, authors=("Ana Ruiz", "Bo Chen"),
+               published_date=date(2026, 5, 1), upvotes=1)
+    other = dict(source="scholarfeed", title=title, authors=("Ana Ruiz", "Zed Q"),
+                 published_date=date(2026, 5, 2))
+    _load(db, "r1", {"u:sf1": [first], "u:sf2": [_e(0, **other, upvotes=1)]}, tmp_path)
+    paper = str(_rows(db, "SELECT paper_id FROM papers")[0][0])
+    wrong = str(_rows(db, "SELECT sighting_id FROM sightings WHERE page_url = 'u:sf2'")[0][0])
+    split = unmerge(db, paper, [wrong], lock_timeout_s=5)
+    _load(db, "r2", {"u:sf2": [_e(0, **other, upvotes=2)]}, tmp_path)
+    assert _rows(db, "SELECT DISTINCT paper_id FROM sightings WHERE page_url = 'u:sf2'") == [
+        (split,)
+    ]
+    assert _rows(db, "SELECT DISTINCT paper_id FROM sightings WHERE page_url = 'u:sf1'") == [
+        (paper,)
+    ]
+    rule = _rows(db, "SELECT d.rule FROM merge_decisions d JOIN sightings s USING (sighting_id) "
+                     "WHERE s.page_url = 'u:sf2' AND s.upvotes = 2")  # fmt: skip
+    assert rule == [("same_entry",)]
+
+
+def test_unmerge_keeps_the_rest_together_under_the_paper_id(db: Path, tmp_path: Path) -> None:
+    """A links B (same title) and C (same arXiv id); B and C share nothing else. Moving A out
+    must leave B and C one paper, with the paper's id (docs/resolution.md)."""
+    a = _e(0, source="arxiv-api", arxiv_id="2605.00001", arxiv_version=1, **BASE)
+    b = _e(0, source="scholarfeed", title=BASE["title"], authors=("Ana Ruiz",),
+           published_date=date(2026, 5, 1))
+    c = _e(0, source="hf-papers", arxiv_id="2605.00001", title="Sparse experts, HF's own title",
+           authors=("Ana Ruiz", "Bo Chen"), published_date=date(2026, 5, 1))
+    _load(db, "r1", {"u:A": [a], "u:B": [b], "u:C": [c]}, tmp_path)
+    paper = str(_rows(db, "SELECT paper_id FROM papers")[0][0])
+    moving = str(_rows(db, "SELECT sighting_id FROM sightings WHERE page_url = 'u:A'")[0][0])
+    unmerge(db, paper, [moving], lock_timeout_s=5)
+    assert _together(db, "u:B", "u:C") and not _together(db, "u:A", "u:B")
+    assert _rows(db, "SELECT DISTINCT paper_id FROM sightings WHERE page_url = 'u:B'") == [
+        (paper,)
+    ]
+    assert _rows(db, "SELECT count(*) FROM papers") == [(2,)]
 
 
 def test_survivorship_and_rebuild_gives_the_same_papers(db: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@
 -- is abstract-only).
 WITH wanted AS (
     SELECT s.sighting_id, s.paper_id, s.arxiv_id, s.doi, s.title_key, s.published_date,
-           s.authors, s.abstract
+           s.authors, s.abstract, s.source, s.page_url
     FROM sightings s
     -- By rowid: the filter reads paper_id alone, and only the matching rows' abstracts and
     -- author lists are fetched (a semi-join on paper_id read them all, 6x slower).
@@ -32,6 +32,7 @@ SELECT w.sighting_id, w.paper_id, w.arxiv_id, w.doi, w.title_key, w.published_da
            THEN w.abstract
        END AS abstract,
        sk.sketch,
-       tb.title_blocks
+       tb.title_blocks,
+       w.source, w.page_url
 FROM wanted w LEFT JOIN sk USING (sighting_id) LEFT JOIN tb USING (sighting_id)
 ORDER BY w.sighting_id;
