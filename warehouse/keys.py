@@ -83,7 +83,9 @@ def similar_titles(a: str | None, b: str | None) -> float:
     """Similarity of two title keys' compact forms: trigram Dice, or 1 - (edit distance with
     transpositions) / length for short titles where one typo moves Dice a lot. 0 when either
     is too short to judge or when they differ in a number or a version-like word (`Kosmos-2`
-    vs `Kosmos-2.5`, `BEiT` vs `BEiT v2`, `Kosmos-G`): look-alikes of different papers."""
+    vs `Kosmos-2.5`, `BEiT` vs `BEiT v2`, `Kosmos-G`), a count word (`Part Two`, `Few-Shot`
+    vs `Zero-Shot`) or a negation (`with` / `without`, `Unsupervised`): look-alikes of
+    different papers. Titles equal but for spacing are never told apart that way."""
     ca, cb = compact(a), compact(b)
     if min(len(ca), len(cb)) < TITLE_MIN_CHARS or _versions_differ(a or "", b or ""):
         return 0.0
@@ -97,11 +99,44 @@ def similar_titles(a: str | None, b: str | None) -> float:
     return edit if edit >= 0.9 else 0.0
 
 
+# Words that make a look-alike title another paper's: numbers spelled out (`… Part Two`),
+# quantities (`Few-Shot` / `Zero-Shot`) and negations (`with` / `without`, `non-linear`).
+_COUNT_WORD = re.compile(
+    r"^(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|first|second"
+    r"|third|fourth|fifth|single|double|triple|few|many|multi|half)$"
+)
+_NEGATING = frozenset({"without", "not", "no", "non", "un", "self", "semi", "weakly"})
+_NEGATING_PREFIXES = ("un", "non", "in", "im", "ir", "il", "dis")
+
+
 def _versions_differ(a: str, b: str) -> bool:
+    if compact(a) == compact(b):  # `few shot` / `fewshot`: spacing is not a word
+        return False
     if _DIGITS.findall(a) != _DIGITS.findall(b):
         return True
     wa, wb = set(a.split()), set(b.split())
-    return any(_VERSION_WORD.match(w) for w in wa ^ wb)
+    if any(_VERSION_WORD.match(w) for w in wa ^ wb):
+        return True
+    only_a, only_b = wa - wb, wb - wa
+    if _telling(only_a, only_b) or _telling(only_b, only_a):
+        return True
+    return any(_negates(x, y) for x in only_a for y in only_b)
+
+
+def _telling(words: set[str], others: set[str]) -> bool:
+    """A count or negating word of one title that the other lacks, and not as a typo (`fwe`
+    for `few` is the same title mistyped, `zero` for `few` another paper)."""
+    return any(
+        (w in _NEGATING or _COUNT_WORD.match(w))
+        and not any(w in o or _osa(w, o) <= 1 for o in others)
+        for w in words
+    )
+
+
+def _negates(x: str, y: str) -> bool:
+    """`unsupervised` / `supervised`, `unpaired` / `paired`, `nonlinear` / `linear`."""
+    longer, shorter = (x, y) if len(x) > len(y) else (y, x)
+    return any(longer == p + shorter for p in _NEGATING_PREFIXES)
 
 
 def _osa(a: str, b: str) -> int:

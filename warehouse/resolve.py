@@ -8,7 +8,8 @@ The rules, cheapest first (docs/resolution.md is the prose version; keep them in
 1. **arxiv_id** — same arXiv id with the version stripped. **doi** — same DOI.
 2. **title** — same normalised title (`parsers.records.title_key`).
 3. **similar_title** — titles whose compact forms (title key without spaces) have character
-   trigram Dice ≥ 0.85, with the same numbers in them, *and* a shared author surname.
+   trigram Dice ≥ 0.85, with the same numbers, count words and negations in them, *and* a
+   shared author surname.
 4. **abstract** — for entries with no title or id: a near-identical abstract (word 3-shingle
    Jaccard ≥ 0.5 or containment ≥ 0.8), so another arXiv version's rewording still matches.
 

@@ -99,6 +99,33 @@ def test_look_alike_titles_are_not_similar() -> None:
     assert similar_titles("foundation transformers for speech", "foundation trasnformers for speech") > 0
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [  # another paper by the same team, one word apart: a count, a negation, a qualifier
+        ("segment anything in medical images", "segment anything in medical images two"),
+        ("self supervised learning for speech", "self supervised learning for speech part two"),
+        ("language models are few shot learners", "language models are zero shot learners"),
+        ("training language models with human feedback",
+         "training language models without human feedback"),
+        ("unsupervised learning of visual features", "supervised learning of visual features"),
+        ("unpaired image to image translation", "paired image to image translation"),
+        ("nonlinear dynamics of deep networks", "linear dynamics of deep networks"),
+        ("supervised contrastive learning of speech", "self supervised contrastive learning of speech"),
+    ],
+)
+def test_count_and_negation_words_keep_look_alikes_apart(a: str, b: str) -> None:
+    assert similar_titles(a, b) == 0
+    assert similar_titles(b, a) == 0
+
+
+def test_titles_equal_but_for_spacing_or_a_mistyped_word_stay_similar() -> None:
+    assert similar_titles("kosmos g generating images in context", "kosmosg generating images in context") > 0
+    assert similar_titles("scaling in context learning to 1 000 examples",
+                          "scaling in context learning to 1000 examples") > 0
+    assert similar_titles("clip models are few shot learners", "clip models are fewshot learners") > 0
+    assert similar_titles("language models are few shot learners", "language models are fwe shot learners") > 0
+
+
 def test_abstract_only_entry_joins_a_reworded_version(db: Path, tmp_path: Path) -> None:
     text = ("We present a method for routing tokens among sparse experts. It balances load without "
             "auxiliary losses. Experiments on retrieval show large gains. Code is released.")
