@@ -255,11 +255,15 @@ def _page_from_props(props: JSONObj, tree: LexborHTMLParser, url: str) -> Listin
         warning = f"DailyPapers island lists no papers but the page shows {len(cards)} cards"
         return _page_from_cards(cards, url, warning)
     page_date = iso_date(_str(props, "dateString"))
-    entries, warnings = _entries_from_items(items, page_date, url)
+    kind = _props_kind(props, url)
+    # A day's (week's, month's) papers were listed on its date; a search or trending page's
+    # date is only the day it was shown, not when its papers were listed.
+    listed = None if kind in ("search", "trending") else page_date
+    entries, warnings = _entries_from_items(items, listed, url)
     return ListingPage(
         url=url,
         source=_NAME,
-        kind=_props_kind(props, url),
+        kind=kind,
         entries=entries,
         listed_date=page_date,
         warnings=warnings,

@@ -21,17 +21,26 @@ __all__ = ["SOURCE_NAME", "looks_like_text", "parse_text"]
 SOURCE_NAME = "hf-papers"  # same source as the HTML/API parsers in parsers.hf_papers
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-# Chrome that may open the page, alone on a line or glued to what follows. The look-aheads
-# keep a real title that merely starts with such a word (`Newton…`, `Mar 13 Models`) intact:
-# chrome is only taken when it ends the line or runs straight into a capital.
+_MARKERS = ("Get trending papers in your email inbox!", "byAK and the research community")
+# Chrome that may open the page, alone on a line or glued to what follows. Until one of the
+# page's own marker lines has been seen, the look-aheads keep a real title that merely starts
+# with such a word (`Newton…`, `Mar 13 Models`) intact: chrome is only taken when it ends the
+# line or runs straight into a capital. After a marker, what follows `Subscribe` or the date
+# is the first title, whatever it starts with (`$π_0$: …`, `mPLUG-Owl`, `3D-LLM`).
 _CHROME = (
     re.compile(r"new(?=$|[A-Z])"),
-    re.compile(r"Get trending papers in your email inbox!\s*"),
+    re.compile(re.escape(_MARKERS[0]) + r"\s*"),
     re.compile(r"Subscribe(?=$|[A-Z]|byAK)"),
-    re.compile(r"byAK and the research community\s*"),
+    re.compile(re.escape(_MARKERS[1]) + r"\s*"),
     re.compile(_MONTH + r" \d{1,2}(?:, \d{4})?(?=$|[A-Z])"),
 )
-_MARKERS = ("Get trending papers in your email inbox!", "byAK and the research community")
+_CHROME_AFTER_MARKER = (
+    _CHROME[0],
+    _CHROME[1],
+    re.compile(r"Subscribe"),
+    _CHROME[3],
+    re.compile(_MONTH + r" \d{1,2}(?:, \d{4})?"),
+)
 _TITLE_MAX = 300  # titles are one line of at most a few hundred characters
 _SNIFF_BYTES = 16_000
 
@@ -73,19 +82,19 @@ def parse_text(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:
     abstract — e.g. another site's text).
     """
     del fetched_at  # the page's own date line ("Mar 13") has no year; nothing is dated
-    lines, chrome_seen = _strip_chrome(split_lines(decode_text(body, source=SOURCE_NAME, url=url)))
-    if not lines:
+    units, chrome_seen = _units(decode_text(body, source=SOURCE_NAME, url=url))
+    if not units:
         kind = "layout_changed" if chrome_seen else "garbage"
         raise ParseError("only page chrome, no papers", source=SOURCE_NAME, url=url, kind=kind)
-    pairs, warnings = _pair(lines)
-    _check_pairs(pairs, lines, url)
+    pairs, warnings = _pair(units)
+    _check_pairs(pairs, units, url)
     entries = tuple(_entry(i, title, abstract) for i, (title, abstract) in enumerate(pairs))
     return ListingPage(
         url=url, source=SOURCE_NAME, kind="search", entries=entries, warnings=tuple(warnings)
     )
 
 
-def _check_pairs(pairs: list[tuple[str | None, str | None]], lines: list[str], url: str) -> None:
+def _check_pairs(pairs: list[tuple[str | None, str | None]], units: list[str], url: str) -> None:
     """Reject pairings that show the text is not this format, or was cut off.
 
     A stray unpaired line is tolerated (warned about); when over a quarter of the entries
@@ -95,50 +104,82 @@ def _check_pairs(pairs: list[tuple[str | None, str | None]], lines: list[str], u
     if unpaired * 4 > len(pairs):
         raise ParseError(
             "lines do not alternate title and abstract",
-            source=SOURCE_NAME, url=url, kind="garbage", excerpt=lines[0],
+            source=SOURCE_NAME, url=url, kind="garbage", excerpt=units[0],
         )  # fmt: skip
-    if pairs[-1][1] is None and not _is_abstract(lines[-1]):
+    if pairs[-1][1] is None and not _is_abstract(units[-1]):
         raise ParseError(
             "page ends on a title without abstract",
-            source=SOURCE_NAME, url=url, kind="truncated", excerpt=lines[-1],
+            source=SOURCE_NAME, url=url, kind="truncated", excerpt=units[-1],
         )  # fmt: skip
+
+
+def _units(text: str) -> tuple[list[str], bool]:
+    """The page's titles and abstracts in order, chrome stripped; and whether chrome was seen.
+
+    Titles and abstracts are the blank-line separated blocks of the page (an abstract broken
+    over lines is one block, joined with spaces). A capture without blank lines between them
+    falls back to one unit per line."""
+    blocks = [lines for chunk in re.split(r"\n\s*\n", text) if (lines := split_lines(chunk))]
+    lines = [line for block in blocks for line in block]
+    owner = [i for i, block in enumerate(blocks) for _ in block]
+    kept, seen = _strip_chrome(lines)
+    owner = owner[len(lines) - len(kept) :]
+    if len(set(owner)) <= 1:  # no blank lines between entries: a line is a unit
+        return kept, seen
+    units: dict[int, list[str]] = {}
+    for line, block in zip(kept, owner, strict=True):
+        units.setdefault(block, []).append(line)
+    return [" ".join(parts) for parts in units.values()], seen
 
 
 def _strip_chrome(lines: list[str]) -> tuple[list[str], bool]:
     """Drop leading chrome lines and chrome glued onto the first title; say if any was seen."""
     lines = list(lines)
-    seen = False
+    seen = marker = False
     while lines:
-        for pattern in _CHROME:
+        for pattern in _CHROME_AFTER_MARKER if marker else _CHROME:
             match = pattern.match(lines[0])
             if match:
                 break
         else:
             return lines, seen
         seen = True
+        marker = marker or match.group(0).strip() in _MARKERS
         rest = lines[0][match.end() :].strip()
         lines[0:1] = [rest] if rest else []
     return lines, seen
 
 
-def _pair(lines: list[str]) -> tuple[list[tuple[str | None, str | None]], list[str]]:
-    """Group lines into (title, abstract); unmatched halves are kept with a warning."""
+def _pair(units: list[str]) -> tuple[list[tuple[str | None, str | None]], list[str]]:
+    """Group units into (title, abstract): they alternate, so a title takes the unit after it
+    as its abstract (a short one-sentence abstract too). Only clear evidence breaks the
+    rhythm: a unit longer than any title is an abstract without a title; a short unit that
+    reads like a title, followed by a clear abstract, is the next title (the one before it
+    lost its abstract). Unmatched halves are kept with a warning."""
     pairs: list[tuple[str | None, str | None]] = []
     warnings: list[str] = []
     i = 0
-    while i < len(lines):
-        if _is_abstract(lines[i]):
+    while i < len(units):
+        if len(units[i]) > _TITLE_MAX:
             warnings.append(f"entry {len(pairs)}: abstract without a title")
-            pairs.append((None, lines[i]))
+            pairs.append((None, units[i]))
             i += 1
-        elif i + 1 < len(lines) and _is_abstract(lines[i + 1]):
-            pairs.append((lines[i], lines[i + 1]))
+        elif i + 1 < len(units) and not _next_title(units, i + 1):
+            pairs.append((units[i], units[i + 1]))
             i += 2
         else:
             warnings.append(f"entry {len(pairs)}: title without an abstract")
-            pairs.append((lines[i], None))
+            pairs.append((units[i], None))
             i += 1
     return pairs, warnings
+
+
+def _next_title(units: list[str], j: int) -> bool:
+    """Whether `units[j]`, after a title, is the next title rather than that title's abstract."""
+    unit = units[j]
+    if len(unit) > _TITLE_MAX or _is_abstract(unit):
+        return False
+    return j + 1 < len(units) and len(units[j + 1]) > _TITLE_MAX
 
 
 def _entry(position: int, title: str | None, abstract: str | None) -> Entry:

@@ -541,3 +541,35 @@ def test_looks_like_api_claims_saved_daily_papers_json_only() -> None:
 ).map(lambda v: json.dumps(v).encode())))  # fmt: skip
 def test_looks_like_api_never_raises(body: bytes) -> None:
     assert hf_papers.looks_like_api(body) in (True, False)
+
+
+def _island_page(props: dict[str, Any]) -> bytes:
+    from html import escape
+
+    return (
+        b"<!doctype html><html><head><title>Daily Papers - Hugging Face</title></head><body>"
+        b'<div class="SVELTE_HYDRATER contents" data-target="DailyPapers" data-props="'
+        + escape(json.dumps(props)).encode() + b'"></div></body></html>'
+    )
+
+
+@pytest.mark.parametrize("kind", ["search", "trending", "day"])
+def test_only_listing_days_date_their_papers(kind: str) -> None:
+    """A search or trending page's `dateString` is the day it was shown: a result without its
+    own `submittedOnDailyAt` was not listed that day (a 2023 paper found in 2026)."""
+    item = {"paper": {"id": "2307.02486", "title": "LongNet: Scaling Transformers",
+                      "summary": "Scaling sequence length.", "publishedAt": "2023-07-05T00:00:00Z",
+                      "authors": [{"name": "Jiayu Ding"}]}}  # fmt: skip
+    props: dict[str, Any] = {"dateString": "2026-05-08", "dailyPapers": [item]}
+    url = "https://huggingface.co/papers/date/2026-05-08"
+    if kind == "search":
+        props.update(query={"q": "longnet"}, searchResults=[item], dailyPapers=[])
+        url = "https://huggingface.co/papers?q=longnet"
+    elif kind == "trending":
+        props["isTrending"] = True
+        url = "https://huggingface.co/papers/trending"
+    page = hf_papers.parse(_island_page(props), url=url, fetched_at=datetime(2026, 5, 8))
+    (entry,) = page.entries
+    assert page.kind == kind
+    assert entry.published_date == date(2023, 7, 5)
+    assert entry.listed_date == (date(2026, 5, 8) if kind == "day" else None)

@@ -95,6 +95,61 @@ def test_missing_abstract_mid_page_warns(page: ListingPage) -> None:
     assert short.warnings == ("entry 1: title without an abstract",)
 
 
+def _with_abstract(n: int, text: bytes) -> bytes:
+    """The sample with paper n's abstract replaced by `text`."""
+    head, _, rest = SAMPLE.read_bytes().partition(CHROME)
+    blocks = rest.split(b"\n\n")
+    blocks[2 * n + 1] = text
+    return head + CHROME + b"\n\n".join(blocks)
+
+
+@pytest.mark.parametrize("n", [10, 104])
+@pytest.mark.parametrize(
+    "abstract",
+    [
+        b"We study a short question and answer it in one sentence of our own.",
+        b"A one-sentence abstract without a final period and no second sentence",
+    ],
+)
+def test_short_abstracts_stay_with_their_titles(
+    page: ListingPage, n: int, abstract: bytes
+) -> None:
+    """Titles and abstracts alternate block by block: a short abstract is still an abstract
+    (it used to become a paper of its own, or fail the page when it was the last)."""
+    short = _parse(_with_abstract(n, abstract))
+    assert len(short.entries) == 105 and short.warnings == ()
+    assert short.entries[n].title == page.entries[n].title
+    assert short.entries[n].abstract == abstract.decode()
+
+
+def test_an_abstract_broken_over_lines_is_one_abstract(page: ListingPage) -> None:
+    original = page.entries[10].abstract
+    assert original is not None
+    cut = original.index(" ", len(original) // 2)
+    broken = (original[:cut] + "\n" + original[cut + 1 :]).encode()
+    entries = _parse(_with_abstract(10, broken)).entries
+    assert len(entries) == 105 and entries[10].abstract == original
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "$\\pi_0$: A Vision-Language-Action Flow Model for General Robot Control",
+        "mPLUG-Owl: Modularization Empowers Large Language Models with Multimodality",
+        "3D-LLM: Injecting the 3D World into Large Language Models",
+    ],
+)
+def test_chrome_glued_onto_a_title_of_any_first_character(title: str) -> None:
+    body = (CHROME.replace(b"Mar 13\n\n", b"Mar 13") + title.encode() + b"\n\n"
+            + b"We present a model. It does things well.")  # fmt: skip
+    (entry,) = _parse(body).entries
+    assert entry.title == title
+    body = (b"new\n\nGet trending papers in your email inbox!\n\nSubscribe" + title.encode()
+            + b"\n\nWe present it. It works.")  # fmt: skip
+    (entry,) = _parse(body).entries
+    assert entry.title == title
+
+
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
