@@ -543,7 +543,7 @@ def test_looks_like_api_never_raises(body: bytes) -> None:
     assert hf_papers.looks_like_api(body) in (True, False)
 
 
-def _island_page(props: dict[str, Any]) -> bytes:
+def _props_page(props: dict[str, Any]) -> bytes:
     from html import escape
 
     return (
@@ -568,7 +568,7 @@ def test_only_listing_days_date_their_papers(kind: str) -> None:
     elif kind == "trending":
         props["isTrending"] = True
         url = "https://huggingface.co/papers/trending"
-    page = hf_papers.parse(_island_page(props), url=url, fetched_at=datetime(2026, 5, 8))
+    page = hf_papers.parse(_props_page(props), url=url, fetched_at=datetime(2026, 5, 8))
     (entry,) = page.entries
     assert page.kind == kind
     assert entry.published_date == date(2023, 7, 5)
