@@ -543,16 +543,6 @@ def test_looks_like_api_never_raises(body: bytes) -> None:
     assert hf_papers.looks_like_api(body) in (True, False)
 
 
-def _props_page(props: dict[str, Any]) -> bytes:
-    from html import escape
-
-    return (
-        b"<!doctype html><html><head><title>Daily Papers - Hugging Face</title></head><body>"
-        b'<div class="SVELTE_HYDRATER contents" data-target="DailyPapers" data-props="'
-        + escape(json.dumps(props)).encode() + b'"></div></body></html>'
-    )
-
-
 @pytest.mark.parametrize("kind", ["search", "trending", "day"])
 def test_only_listing_days_date_their_papers(kind: str) -> None:
     """A search or trending page's `dateString` is the day it was shown: a result without its
@@ -568,7 +558,7 @@ def test_only_listing_days_date_their_papers(kind: str) -> None:
     elif kind == "trending":
         props["isTrending"] = True
         url = "https://huggingface.co/papers/trending"
-    page = hf_papers.parse(_props_page(props), url=url, fetched_at=datetime(2026, 5, 8))
+    page = hf_papers.parse(_island_page(props), url=url, fetched_at=datetime(2026, 5, 8))
     (entry,) = page.entries
     assert page.kind == kind
     assert entry.published_date == date(2023, 7, 5)
