@@ -220,7 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IngestError as exc:
         print(f"paperflow: error: {exc}", file=sys.stderr)
         return EXIT_BUSY if type(exc).__name__ == "WarehouseLocked" else EXIT_PARTIAL
-    except (FileNotFoundError, LookupError) as exc:
+    except FileNotFoundError as exc:
+        print(f"paperflow: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LookupError as exc:  # "no paper matches …", not a KeyError bug (a traceback)
+        from warehouse.explain import ExplainError
+
+        if not isinstance(exc, ExplainError):
+            raise
         print(f"paperflow: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

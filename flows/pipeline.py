@@ -51,17 +51,28 @@ def fetch_policy(settings: Settings, source: str, base_url: str) -> FetchPolicy:
     from flows.fetch import is_private_host
 
     spec = SOURCES[source]
-    # urlsplit, not string cuts: `[::1]:8000` and `user@host` name hosts `::1` and `host`.
-    base_host = (urlsplit(base_url).hostname or "").lower()
+    base_host = _host_of(base_url)
     return FetchPolicy(
         user_agent=settings.full_user_agent(),
         max_rate=spec.max_rate if settings.max_rate is None else settings.max_rate,
         concurrency=spec.concurrency if settings.concurrency is None else settings.concurrency,
         max_bytes=settings.max_page_bytes,
         retries=settings.retries,
-        allowed_hosts=spec.allowed_hosts | {base_host},
+        allowed_hosts=spec.allowed_hosts | ({base_host} if base_host else set()),
         allow_private=is_private_host(base_url),
     )
+
+
+def _host_of(base_url: str) -> str:
+    """The host a base URL names, for the allowed hosts: urlsplit, not string cuts, so
+    `http://[::1]:8000` and `http://user@host` name `::1` and `host`; a base URL without a
+    scheme (`localhost:8000`) names `localhost`; a malformed one names none (its pages then
+    fail alone as invalid URLs)."""
+    try:
+        parts = urlsplit(base_url if "://" in base_url else "//" + base_url)
+        return (parts.hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 class CrawlGroups:

@@ -72,6 +72,12 @@ def _is_abstract(line: str) -> bool:
     return len(line) > _TITLE_MAX or (line.endswith(".") and ". " in line)
 
 
+def _prose(unit: str) -> bool:
+    """Reads like an abstract rather than a title: longer than any title, or a sentence (a
+    title hardly ever ends with a full stop; a one-sentence abstract does)."""
+    return len(unit) > _TITLE_MAX or unit.endswith(".")
+
+
 def parse_text(body: bytes, *, url: str, fetched_at: datetime) -> ListingPage:
     """Parse the text rendering into one Entry per title (source "hf-papers", kind "search").
 
@@ -101,7 +107,10 @@ def _check_pairs(pairs: list[tuple[str | None, str | None]], units: list[str], u
     are unpaired the text is not alternating titles and abstracts at all.
     """
     unpaired = sum(1 for title, abstract in pairs if not (title and abstract))
-    if unpaired * 4 > len(pairs):
+    # Titles pair with what follows them, so a page of titles only would pair title with
+    # title: most abstracts must read like prose.
+    plain = sum(1 for _, abstract in pairs if abstract is not None and not _prose(abstract))
+    if (unpaired + plain) * 4 > len(pairs):
         raise ParseError(
             "lines do not alternate title and abstract",
             source=SOURCE_NAME, url=url, kind="garbage", excerpt=units[0],
@@ -126,10 +135,19 @@ def _units(text: str) -> tuple[list[str], bool]:
     owner = owner[len(lines) - len(kept) :]
     if len(set(owner)) <= 1:  # no blank lines between entries: a line is a unit
         return kept, seen
-    units: dict[int, list[str]] = {}
+    grouped: dict[int, list[str]] = {}
     for line, block in zip(kept, owner, strict=True):
-        units.setdefault(block, []).append(line)
-    return [" ".join(parts) for parts in units.values()], seen
+        grouped.setdefault(block, []).append(line)
+    return [unit for lines_ in grouped.values() for unit in _block_units(lines_)], seen
+
+
+def _block_units(lines: list[str]) -> list[str]:
+    """One block's units: a title line over its abstract (a capture with blank lines only
+    between entries) is two; anything else, such as an abstract broken over lines, is one."""
+    first, rest = lines[0], " ".join(lines[1:])
+    if rest and not _prose(first) and _prose(rest):
+        return [first, rest]
+    return [" ".join(lines)]
 
 
 def _strip_chrome(lines: list[str]) -> tuple[list[str], bool]:
@@ -175,11 +193,9 @@ def _pair(units: list[str]) -> tuple[list[tuple[str | None, str | None]], list[s
 
 
 def _next_title(units: list[str], j: int) -> bool:
-    """Whether `units[j]`, after a title, is the next title rather than that title's abstract."""
-    unit = units[j]
-    if len(unit) > _TITLE_MAX or _is_abstract(unit):
-        return False
-    return j + 1 < len(units) and len(units[j + 1]) > _TITLE_MAX
+    """Whether `units[j]`, after a title, is the next title rather than that title's abstract:
+    it does not read like prose and the unit after it does."""
+    return not _prose(units[j]) and j + 1 < len(units) and _prose(units[j + 1])
 
 
 def _entry(position: int, title: str | None, abstract: str | None) -> Entry:

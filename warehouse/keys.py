@@ -85,7 +85,8 @@ def similar_titles(a: str | None, b: str | None) -> float:
     is too short to judge or when they differ in a number or a version-like word (`Kosmos-2`
     vs `Kosmos-2.5`, `BEiT` vs `BEiT v2`, `Kosmos-G`), a count word (`Part Two`, `Few-Shot`
     vs `Zero-Shot`) or a negation (`with` / `without`, `Unsupervised`): look-alikes of
-    different papers. Titles equal but for spacing are never told apart that way."""
+    different papers. Titles equal but for spacing (and with the same numbers) are never
+    told apart that way."""
     ca, cb = compact(a), compact(b)
     if min(len(ca), len(cb)) < TITLE_MIN_CHARS or _versions_differ(a or "", b or ""):
         return 0.0
@@ -110,10 +111,12 @@ _NEGATING_PREFIXES = ("un", "non", "in", "im", "ir", "il", "dis")
 
 
 def _versions_differ(a: str, b: str) -> bool:
-    if compact(a) == compact(b):  # `few shot` / `fewshot`: spacing is not a word
-        return False
+    # Numbers first: a title key has lost the punctuation inside them, so `1.5` and `15`
+    # (`1 5` / `15`) differ here, and so, at the price of a missed join, do `1,000` / `1000`.
     if _DIGITS.findall(a) != _DIGITS.findall(b):
         return True
+    if compact(a) == compact(b):  # `kosmos g` / `kosmosg`: spacing is not a word
+        return False
     wa, wb = set(a.split()), set(b.split())
     if any(_VERSION_WORD.match(w) for w in wa ^ wb):
         return True

@@ -63,7 +63,7 @@ from warehouse.keys import (
 MAX_ROUNDS = 8
 RULES = ("user", "same_entry", "arxiv_id", "doi", "title", "similar_title", "abstract")
 _EXACT_RULES = {"arxiv_id": "arxiv_id", "doi": "doi", "title": "title_key"}
-_SOFT_RULES = ("title", "similar_title", "abstract")
+_SOFT_RULES = ("same_entry", "title", "similar_title", "abstract")
 _NO_NAME = frozenset({""})
 _PROBE_COLUMNS = ["sighting_id", "arxiv_id", "doi", "title_key"]
 
@@ -500,7 +500,9 @@ def _same_entry_edges(keys: list[Keys], marks: Marks) -> list[Edge]:
     sighting that no mark names, and it could join either side of an unmerge. Linking it
     first to its marked earlier self (same source, page, and arXiv id or title key) makes
     the marks decide where it goes. Only entries with a marked sighting get these edges, so
-    a warehouse without marks resolves exactly as before."""
+    a warehouse without marks resolves exactly as before. An unmarked sighting is linked to
+    the marked ones only (two marked ones have their own marks), and the soft vetoes apply:
+    one page can list two papers of one title, years or authors apart."""
     marked = set(marks.not_same) | {x for pair in marks.same for x in pair}
     if not marked:
         return []
@@ -509,11 +511,11 @@ def _same_entry_edges(keys: list[Keys], marks: Marks) -> list[Edge]:
         ident = k.arxiv_id or k.title_key
         if ident and k.source and k.page_url:
             by_entry.setdefault((k.source, k.page_url, ident), []).append(k.sighting_id)
-    edges = []
+    edges: list[Edge] = []
     for ids in by_entry.values():
-        if len(ids) > 1 and not marked.isdisjoint(ids):
-            first, *rest = sorted(ids)
-            edges += [(1.0, first, other) for other in rest]
+        told = [x for x in ids if x in marked]
+        if len(ids) > len(told) > 0:
+            edges += [(1.0, min(m, x), max(m, x)) for m in told for x in ids if x not in marked]
     return sorted(edges)
 
 

@@ -100,6 +100,35 @@ def test_a_failed_or_busy_run_says_so_in_one_line(
     assert err.count("\n") == 1, err
 
 
+def test_only_failures_the_cli_explains_lose_their_traceback(tmp_path: Path) -> None:
+    """flows/logs.py: the one line says it all for a busy warehouse or a full disk; a bug,
+    even wrapped in a LoadError, keeps Prefect's traceback on the console."""
+    import duckdb
+
+    from flows.logs import reported
+    from warehouse.errors import LoadError, WarehouseLocked
+
+    def wrapped(cause: BaseException) -> LoadError:
+        try:
+            try:
+                raise cause
+            except BaseException as exc:
+                raise LoadError(f"load of run r rolled back: {exc}") from exc
+        except LoadError as load_error:
+            return load_error
+
+    try:
+        duckdb.connect(str(tmp_path / "no" / "such" / "dir" / "x.duckdb"))
+    except duckdb.IOException as exc:
+        io_error: BaseException = exc
+    assert reported(WarehouseLocked("x.duckdb", 1.0))
+    assert reported(wrapped(io_error))
+    assert reported(wrapped(OSError(28, "No space left on device")))
+    assert not reported(wrapped(KeyError("paper_id")))
+    assert not reported(wrapped(duckdb.BinderException("no such column")))
+    assert not reported(KeyError("paper_id")) and not reported(None)
+
+
 def test_a_reader_that_goes_away_is_not_an_error(
     db: Path, samples: list[Path], cli_env: dict[str, str]
 ) -> None:

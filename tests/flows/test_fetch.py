@@ -558,6 +558,23 @@ def test_every_client_shares_one_verifying_tls_context() -> None:
 # --------------------------------------------------------------------------- the run's policy
 
 
+@pytest.mark.parametrize(
+    ("base", "host"),
+    [
+        ("http://[::1]:8000", "::1"),
+        ("http://user@127.0.0.1:8000/x", "127.0.0.1"),
+        ("localhost:8000", "localhost"),  # no scheme
+        ("http://[::1", None),  # malformed: no host added, no traceback
+    ],
+)
+def test_the_base_url_s_host_is_allowed(base: str, host: str | None) -> None:
+    from flows.pipeline import fetch_policy
+    from flows.settings import Settings
+
+    allowed = fetch_policy(Settings(), "arxiv-list", base).allowed_hosts
+    assert allowed - {"arxiv.org", "export.arxiv.org"} == ({host} if host else set())
+
+
 def test_a_base_url_on_ipv6_loopback_is_fetched() -> None:
     """`--base-url http://[::1]:PORT` (a local mirror on IPv6): its host is `::1`, which the
     run's policy must allow (it took `[` for the host and blocked every page)."""

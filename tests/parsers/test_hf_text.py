@@ -122,6 +122,31 @@ def test_short_abstracts_stay_with_their_titles(
     assert short.entries[n].abstract == abstract.decode()
 
 
+def test_a_lost_abstract_before_a_short_one_is_not_filled_with_the_next_title(
+    page: ListingPage,
+) -> None:
+    head, _, rest = SAMPLE.read_bytes().partition(CHROME)
+    blocks = rest.split(b"\n\n")
+    blocks[2 * 11 + 1] = b"We study a short question and answer it in one sentence."
+    del blocks[2 * 10 + 1]  # paper 10 lost its abstract
+    entries = _parse(head + CHROME + b"\n\n".join(blocks)).entries
+    assert (entries[10].title, entries[10].abstract) == (page.entries[10].title, None)
+    assert entries[11].title == page.entries[11].title
+    assert entries[11].abstract == "We study a short question and answer it in one sentence."
+
+
+def test_titles_only_is_not_this_format(page: ListingPage) -> None:
+    body = CHROME + b"\n\n".join((e.title or "").encode() for e in page.entries[:10])
+    with pytest.raises(ParseError) as info:
+        _parse(body)
+    assert info.value.kind == "garbage"
+
+
+def test_entries_separated_by_blank_lines_title_over_abstract(page: ListingPage) -> None:
+    body = CHROME + b"\n\n".join(f"{e.title}\n{e.abstract}".encode() for e in page.entries)
+    assert _parse(body).entries == page.entries
+
+
 def test_an_abstract_broken_over_lines_is_one_abstract(page: ListingPage) -> None:
     original = page.entries[10].abstract
     assert original is not None
