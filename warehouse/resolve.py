@@ -115,7 +115,8 @@ class Resolution:
     """The outcome of resolving a batch.
 
     `paper_ids`/`decisions` are per row of the new table; `moved` holds existing sightings
-    that now belong to another paper (sighting_id -> (paper_id, decision)); `merged` maps a
+    that now belong to another paper, and the others of the papers they left or joined, whose
+    decisions are written again (sighting_id -> (paper_id, decision)); `merged` maps a
     paper id that no longer has sightings to the paper that took them over. `keys` are the new
     rows' keys (a sketch only where the abstract tier is in play), `blocks` their
     `title_blocks` rows.
@@ -773,13 +774,18 @@ def _resolve(
     def decision(sid: str) -> Decision:
         return founding if sid in founders or sid not in joined else joined[sid]
 
+    shifted = {k.sighting_id for k in existing if paper_of[k.sighting_id] != k.paper_id}
+    # Every sighting of a paper that lost or gained existing sightings gets its decision
+    # written again: one that stayed could otherwise keep naming, as the evidence that joined
+    # it, a sighting now in another paper (explain would contradict the data).
+    changed = {paper_of[sid] for sid in shifted}
+    changed |= {k.paper_id for k in existing if k.sighting_id in shifted and k.paper_id}
     moved = {
         k.sighting_id: (paper_of[k.sighting_id], decision(k.sighting_id))
         for k in existing
-        if paper_of[k.sighting_id] != k.paper_id
+        if k.sighting_id in shifted or (shifted and paper_of[k.sighting_id] in changed)
     }
-    touched = {paper_of[k.sighting_id] for k in new} | {p for p, _ in moved.values()}
-    touched |= {k.paper_id for k in existing if k.sighting_id in moved and k.paper_id}
+    touched = {paper_of[k.sighting_id] for k in new} | changed
     return Resolution(
         paper_ids=[paper_of[k.sighting_id] for k in new],
         decisions=[decision(k.sighting_id) for k in new],

@@ -220,6 +220,31 @@ def test_same_entry_does_not_join_two_papers_of_one_title_on_one_page(
     assert [pid for _, pid in by_year] == [paper, other[0][0]]
 
 
+def test_after_unmerge_every_decision_points_inside_its_own_paper(
+    db: Path, tmp_path: Path
+) -> None:
+    """S1 founds the paper, A joins it by title, H joins A by arXiv id. Moving S1 out must
+    not leave A's decision naming S1 (now another paper's) as its evidence."""
+    s1 = _e(0, source="scholarfeed", title=BASE["title"], authors=("Ana Ruiz",),
+            published_date=date(2026, 5, 1))
+    a = _e(0, source="arxiv-api", arxiv_id="2605.00001", arxiv_version=1, **BASE)
+    h = _e(0, source="hf-papers", arxiv_id="2605.00001", title="Sparse experts, HF's title",
+           authors=("Ana Ruiz", "Bo Chen"), published_date=date(2026, 5, 1))
+    _load(db, "r1", {"u:S1": [s1]}, tmp_path)
+    _load(db, "r2", {"u:A": [a]}, tmp_path)
+    _load(db, "r3", {"u:H": [h]}, tmp_path)
+    paper = str(_rows(db, "SELECT paper_id FROM papers")[0][0])
+    moving = str(_rows(db, "SELECT sighting_id FROM sightings WHERE page_url = 'u:S1'")[0][0])
+    unmerge(db, paper, [moving], lock_timeout_s=5)
+    astray = _rows(db, "SELECT d.sighting_id, d.rule FROM merge_decisions d "
+                       "JOIN sightings m ON m.sighting_id = d.matched "
+                       "WHERE m.paper_id <> d.paper_id")  # fmt: skip
+    assert astray == []
+    stayed = _rows(db, "SELECT d.rule FROM merge_decisions d JOIN sightings s USING (sighting_id) "
+                       "WHERE s.page_url = 'u:A'")  # fmt: skip
+    assert stayed == [("user",)]  # the unmerge's own mark keeps A with H
+
+
 def test_unmerge_keeps_the_rest_together_under_the_paper_id(db: Path, tmp_path: Path) -> None:
     """A links B (same title) and C (same arXiv id); B and C share nothing else. Moving A out
     must leave B and C one paper, with the paper's id (docs/resolution.md)."""
